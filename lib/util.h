@@ -1,0 +1,33 @@
+/* util: allocation that cannot fail, number parsing, and what every
+ * program shares (version and usage conventions). */
+#ifndef DS_UTIL_H
+#define DS_UTIL_H
+
+#include <stddef.h>
+
+/* Allocate or exit with EX_OSERR (71) and a message on standard error. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+/* Resize p to n * size bytes, checking the product for overflow. */
+void	*xreallocarray(void *p, size_t n, size_t size);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+/*
+ * Parse a decimal integer in [min, max], like OpenBSD strtonum(3).
+ * Returns the value; on error returns 0 and sets *errstr to "invalid",
+ * "too small" or "too large".  *errstr is NULL on success.
+ */
+long long	num_parse(const char *s, long long min, long long max,
+		    const char **errstr);
+
+/*
+ * Parse a finite double in [min, max].  Same errstr convention as
+ * num_parse ("invalid", "too small", "too large").
+ */
+double	real_parse(const char *s, double min, double max, const char **errstr);
+
+/* Print "PROG VERSION" on standard output and return 0, for --version. */
+int	util_version(const char *prog);
+
+#endif
