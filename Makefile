@@ -21,10 +21,24 @@ CURL_LIBS   != pkg-config --libs libcurl
 BLAS_CFLAGS != pkg-config --cflags openblas
 BLAS_LIBS   != pkg-config --libs openblas
 
+# The stream and what every program shares.
 BIN = bin/ds-cat
 MAN = docs/ds-cat.1
-HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h
-LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o
+HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h lib/mat.h
+LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o
+
+# Each program adds its page and modules in its own block, so that the
+# lists are complete before the rules below read them.
+
+# ds-chunk and the tokenizer
+
+# ds-embed and its providers
+
+# ds-sparse
+
+# ds-knn
+
+# ds-cluster
 
 all: $(BIN)
 

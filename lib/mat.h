@@ -1,0 +1,24 @@
+/* mat: dense float32 matrix arithmetic; the one module that uses BLAS.
+ * Matrices are row-major blocks: row i of an m x k matrix starts at i*k. */
+#ifndef DS_MAT_H
+#define DS_MAT_H
+
+#include <stddef.h>
+
+/*
+ * c = alpha * a * b^T + beta * c, where a is m x k, b is n x k and c is
+ * m x n with row stride ldc (>= n).  All pointers borrowed.
+ */
+void	mat_gemm_abt(const float *a, size_t m, const float *b, size_t n,
+	    size_t k, float alpha, float beta, float *c, size_t ldc);
+
+/* out[i] = squared L2 norm of row i of a (m x k), summed in double. */
+void	mat_row_norms2(const float *a, size_t m, size_t k, float *out);
+
+/* Dot product of two k-vectors. */
+float	mat_dot(const float *x, const float *y, size_t k);
+
+/* Use at most n threads in BLAS calls (n >= 1). */
+void	mat_set_threads(int n);
+
+#endif
