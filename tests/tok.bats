@@ -11,8 +11,9 @@ setup() {
 	TMP="$BATS_TEST_TMPDIR"
 }
 
+# Append a text to the corpus file c.txt, with its length in bytes.
 corpus() {
-	printf '%s\n%s\n' "${#1}" "$1" >> "$TMP/c.txt"
+	printf '%s\n%s\n' "$(printf '%s' "$1" | wc -c)" "$1" >> "$TMP/c.txt"
 }
 
 @test "token ids equal the reference on the fixture corpus" {
