@@ -691,6 +691,8 @@ is_inert(struct tok *t, uint32_t cp)
 static void
 nbuf_add(struct tok *t, size_t *nlen, const char *s, size_t len)
 {
+	if (len == 0)
+		return;
 	if (*nlen + len > t->ncap) {
 		t->ncap = 2 * (*nlen + len) + 64;
 		t->nbuf = xreallocarray(t->nbuf, t->ncap, 1);
