@@ -39,6 +39,11 @@ struct cache_slot {
 	uint32_t	ids[CACHE_IDS];
 };
 
+struct merge {
+	uint64_t	key;		/* left id << 32 | right id */
+	uint32_t	rank, res;
+};
+
 /* A stretch of the normalised text that differs from the input. */
 struct edit {
 	size_t	nstart, nend;	/* in the normalised text */
@@ -56,9 +61,9 @@ struct tok {
 	unsigned char	 added_first[256];
 	unsigned char	*is_added;	/* nvocab flags */
 
-	/* Merges by pair: open addressing, rank NONE marks a free slot. */
-	uint64_t	*mkey;
-	uint32_t	*mrank, *mres;
+	/* Merges by pair: open addressing, rank NONE marks a free slot;
+	 * one slot is one 16-byte load. */
+	struct merge	*mtab;
 	size_t		 mmask;
 
 	struct cache_slot *cache;
@@ -99,7 +104,7 @@ get32(const unsigned char *p)
 static size_t
 mhash(uint64_t key, size_t mask)
 {
-	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
 }
 
 static void
@@ -204,14 +209,13 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 			*errstr = fail(path, "a byte has no token");
 			return -1;
 		}
-	for (slots = 1024; slots < 2 * (size_t)t->nmerges; slots *= 2)
+	/* At most 3/4 full. */
+	for (slots = 1024; slots < (size_t)t->nmerges / 3 * 4 + 4; slots *= 2)
 		;
 	t->mmask = slots - 1;
-	t->mkey = xreallocarray(NULL, slots, sizeof(*t->mkey));
-	t->mrank = xreallocarray(NULL, slots, sizeof(*t->mrank));
-	t->mres = xreallocarray(NULL, slots, sizeof(*t->mres));
+	t->mtab = xreallocarray(NULL, slots, sizeof(*t->mtab));
 	for (j = 0; j < slots; j++)
-		t->mrank[j] = NONE;
+		t->mtab[j].rank = NONE;
 	for (i = 0; i < t->nmerges; i++) {
 		uint64_t key;
 
@@ -232,12 +236,12 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 		}
 		key = (uint64_t)l << 32 | r;
 		/* A pair listed twice keeps its last rank, as the reference. */
-		for (j = mhash(key, t->mmask); t->mrank[j] != NONE &&
-		    t->mkey[j] != key; j = (j + 1) & t->mmask)
+		for (j = mhash(key, t->mmask); t->mtab[j].rank != NONE &&
+		    t->mtab[j].key != key; j = (j + 1) & t->mmask)
 			;
-		t->mkey[j] = key;
-		t->mrank[j] = i;
-		t->mres[j] = m;
+		t->mtab[j].key = key;
+		t->mtab[j].rank = i;
+		t->mtab[j].res = m;
 	}
 	return 0;
 }
@@ -305,9 +309,7 @@ tok_close(struct tok *t)
 		return;
 	free(t->file);
 	free(t->is_added);
-	free(t->mkey);
-	free(t->mrank);
-	free(t->mres);
+	free(t->mtab);
 	free(t->cache);
 	free(t->bid);
 	free(t->bnext);
@@ -387,14 +389,15 @@ map_off(struct tok *t, size_t p)
 static int
 merge_lookup(const struct tok *t, uint32_t l, uint32_t r, uint32_t *res)
 {
-	uint64_t	key = (uint64_t)l << 32 | r;
-	size_t		j;
+	uint64_t		 key = (uint64_t)l << 32 | r;
+	const struct merge	*m;
+	size_t			 j;
 
-	for (j = mhash(key, t->mmask); t->mrank[j] != NONE;
+	for (j = mhash(key, t->mmask); (m = &t->mtab[j])->rank != NONE;
 	    j = (j + 1) & t->mmask)
-		if (t->mkey[j] == key) {
-			*res = t->mres[j];
-			return (int)t->mrank[j];
+		if (m->key == key) {
+			*res = m->res;
+			return (int)m->rank;
 		}
 	return -1;
 }
@@ -561,6 +564,10 @@ char_class(const unsigned char *b, size_t n, size_t i, size_t *k)
 		return ascii_class[b[i]];
 	}
 	*k = utf8_decode((const char *)b + i, n - i, &cp);
+	/* CJK ideographs and Hangul syllables: all letters (Lo). */
+	if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+	    (cp >= 0xAC00 && cp <= 0xD7A3))
+		return CL_L;
 	if (utf8_is_letter(cp))
 		return CL_L;
 	if (utf8_is_number(cp))
