@@ -263,14 +263,18 @@ tok_open(const char *path, const char **errstr)
 		errno = saved;
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)TOK_MAXFILE) {
+	if (fstat(fd, &st) == -1) {
 		saved = errno;
+		*errstr = fail(path, strerror(errno));
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)TOK_MAXFILE) {
 		*errstr = fail(path, S_ISREG(st.st_mode) ?
 		    "too large for a tokenizer file" : "not a regular file");
 		close(fd);
 		errno = 0;
-		(void)saved;
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
