@@ -17,7 +17,7 @@
  * it (TextDecoder): each maximal invalid subpart stands for U+FFFD.
  *
  * The vocabulary is loaded from a compact file made by scripts/tok-convert
- * (data/qwen3.tok), all numbers little-endian uint32:
+ * (data/qwen3-tok.bin), all numbers little-endian uint32:
  *
  *	magic "dstok\0\0\1"; version (1); nvocab; nmerges; nadded;
  *	nbytes; FNV-1a 32 of everything after this header;

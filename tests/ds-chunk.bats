@@ -267,5 +267,5 @@ c\\td	3" ]
 	DS_DATA_DIR="$TMP/none" run --separate-stderr ds-chunk "$DATA/zh.md"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "ds-chunk: $TMP/none/qwen3.tok: No such file or directory (run make data)" ]
+	[ "$stderr" = "ds-chunk: $TMP/none/qwen3-tok.bin: No such file or directory (run make data)" ]
 }

@@ -44,7 +44,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: tok-ids [-o] corpus\n");
 		return EX_USAGE;
 	}
-	path = datadir_path("qwen3.tok");
+	path = datadir_path("qwen3-tok.bin");
 	if ((t = tok_open(path, &errstr)) == NULL)
 		errx(EX_CONFIG, "%s", errstr);
 	free(path);
