@@ -41,7 +41,7 @@ struct cache_slot {
 
 struct merge {
 	uint64_t	key;		/* left id << 32 | right id */
-	uint32_t	rank, res;
+	uint32_t	rank, res;	/* rank + 1, 0 when free; merged id */
 };
 
 /* A stretch of the normalised text that differs from the input. */
@@ -61,8 +61,8 @@ struct tok {
 	unsigned char	 added_first[256];
 	unsigned char	*is_added;	/* nvocab flags */
 
-	/* Merges by pair: open addressing, rank NONE marks a free slot;
-	 * one slot is one 16-byte load. */
+	/* Merges by pair: open addressing, one slot one 16-byte load; a
+	 * slot holds rank + 1, so that zeroed memory is an empty table. */
 	struct merge	*mtab;
 	size_t		 mmask;
 
@@ -213,9 +213,7 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 	for (slots = 1024; slots < (size_t)t->nmerges / 3 * 4 + 4; slots *= 2)
 		;
 	t->mmask = slots - 1;
-	t->mtab = xreallocarray(NULL, slots, sizeof(*t->mtab));
-	for (j = 0; j < slots; j++)
-		t->mtab[j].rank = NONE;
+	t->mtab = xcalloc(slots, sizeof(*t->mtab));
 	for (i = 0; i < t->nmerges; i++) {
 		uint64_t key;
 
@@ -236,11 +234,11 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 		}
 		key = (uint64_t)l << 32 | r;
 		/* A pair listed twice keeps its last rank, as the reference. */
-		for (j = mhash(key, t->mmask); t->mtab[j].rank != NONE &&
+		for (j = mhash(key, t->mmask); t->mtab[j].rank != 0 &&
 		    t->mtab[j].key != key; j = (j + 1) & t->mmask)
 			;
 		t->mtab[j].key = key;
-		t->mtab[j].rank = i;
+		t->mtab[j].rank = i + 1;
 		t->mtab[j].res = m;
 	}
 	return 0;
@@ -397,11 +395,11 @@ merge_lookup(const struct tok *t, uint32_t l, uint32_t r, uint32_t *res)
 	const struct merge	*m;
 	size_t			 j;
 
-	for (j = mhash(key, t->mmask); (m = &t->mtab[j])->rank != NONE;
+	for (j = mhash(key, t->mmask); (m = &t->mtab[j])->rank != 0;
 	    j = (j + 1) & t->mmask)
 		if (m->key == key) {
 			*res = m->res;
-			return (int)m->rank;
+			return (int)m->rank - 1;
 		}
 	return -1;
 }
