@@ -69,7 +69,8 @@ struct tok {
 	struct cache_slot *cache;
 
 	/* Scratch, reused. */
-	uint32_t	*bid, *bnext, *bprev;
+	uint32_t	*bid, *bnext, *bprev;	/* the piece as a list */
+	uint32_t	*brank, *bres;	/* merge of each node with its next */
 	uint64_t	*heap;
 	size_t		 bcap;
 	char		*nbuf;		/* normalised text */
@@ -316,6 +317,8 @@ tok_close(struct tok *t)
 	free(t->bid);
 	free(t->bnext);
 	free(t->bprev);
+	free(t->brank);
+	free(t->bres);
 	free(t->heap);
 	free(t->nbuf);
 	free(t->sbuf);
@@ -437,10 +440,13 @@ heap_pop(uint64_t *heap, size_t *n)
 static void
 pair_push(struct tok *t, size_t *nheap, uint32_t i)
 {
-	uint32_t	res;
+	uint32_t	res = 0;
 	int		rank;
 
 	rank = merge_lookup(t, t->bid[i], t->bid[t->bnext[i]], &res);
+	/* Remember the pair's merge, so that a pop needs no lookup. */
+	t->brank[i] = rank >= 0 ? (uint32_t)rank : NONE;
+	t->bres[i] = res;
 	if (rank >= 0)
 		heap_push(t->heap, nheap, (uint64_t)rank << 32 | i);
 }
@@ -454,15 +460,16 @@ static void
 bpe(struct tok *t, const unsigned char *p, size_t n)
 {
 	size_t		nheap = 0, i;
-	uint32_t	l, r, res;
+	uint32_t	l, r;
 	uint64_t	top;
-	int		rank;
 
 	if (n > t->bcap) {
 		t->bcap = n + n / 2;
 		t->bid = xreallocarray(t->bid, t->bcap, sizeof(*t->bid));
 		t->bnext = xreallocarray(t->bnext, t->bcap, sizeof(*t->bnext));
 		t->bprev = xreallocarray(t->bprev, t->bcap, sizeof(*t->bprev));
+		t->brank = xreallocarray(t->brank, t->bcap, sizeof(*t->brank));
+		t->bres = xreallocarray(t->bres, t->bcap, sizeof(*t->bres));
 		t->heap = xreallocarray(t->heap, t->bcap, 3 * sizeof(*t->heap));
 	}
 	for (i = 0; i < n; i++) {
@@ -477,12 +484,10 @@ bpe(struct tok *t, const unsigned char *p, size_t n)
 		l = (uint32_t)top;
 		r = t->bnext[l];
 		/* Stale: l was merged away, or its pair changed since. */
-		if (t->bid[l] == NONE || r == NONE)
+		if (t->bid[l] == NONE || r == NONE ||
+		    t->brank[l] != (uint32_t)(top >> 32))
 			continue;
-		rank = merge_lookup(t, t->bid[l], t->bid[r], &res);
-		if (rank < 0 || (uint64_t)rank != top >> 32)
-			continue;
-		t->bid[l] = res;
+		t->bid[l] = t->bres[l];
 		t->bid[r] = NONE;
 		t->bnext[l] = t->bnext[r];
 		if (t->bnext[r] != NONE)
@@ -491,6 +496,8 @@ bpe(struct tok *t, const unsigned char *p, size_t n)
 			pair_push(t, &nheap, t->bprev[l]);
 		if (t->bnext[l] != NONE)
 			pair_push(t, &nheap, l);
+		else
+			t->brank[l] = NONE;
 		/* n - 1 pairs at first, two more per merge and at most
 		 * n - 1 merges: the heap never holds more than 3n. */
 	}
