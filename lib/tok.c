@@ -65,6 +65,9 @@ struct tok {
 	 * slot holds rank + 1, so that zeroed memory is an empty table. */
 	struct merge	*mtab;
 	size_t		 mmask;
+	/* Merges of two single bytes, by (left << 8 | right): rank + 1 (0:
+	 * none) and result, for the first pass over a piece. */
+	struct merge	*bytepair;
 
 	struct cache_slot *cache;
 
@@ -215,6 +218,7 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 		;
 	t->mmask = slots - 1;
 	t->mtab = xcalloc(slots, sizeof(*t->mtab));
+	t->bytepair = xcalloc(65536, sizeof(*t->bytepair));
 	for (i = 0; i < t->nmerges; i++) {
 		uint64_t key;
 
@@ -241,6 +245,15 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 		t->mtab[j].key = key;
 		t->mtab[j].rank = i + 1;
 		t->mtab[j].res = m;
+		if (t->off[l + 1] - t->off[l] == 1 &&
+		    t->off[r + 1] - t->off[r] == 1 &&
+		    t->byte_id[t->bytes[t->off[l]]] == l &&
+		    t->byte_id[t->bytes[t->off[r]]] == r) {
+			j = (size_t)t->bytes[t->off[l]] << 8 |
+			    t->bytes[t->off[r]];
+			t->bytepair[j].rank = i + 1;
+			t->bytepair[j].res = m;
+		}
 	}
 	return 0;
 }
@@ -313,6 +326,7 @@ tok_close(struct tok *t)
 	free(t->file);
 	free(t->is_added);
 	free(t->mtab);
+	free(t->bytepair);
 	free(t->cache);
 	free(t->bid);
 	free(t->bnext);
@@ -477,8 +491,17 @@ bpe(struct tok *t, const unsigned char *p, size_t n)
 		t->bnext[i] = i + 1 < n ? (uint32_t)i + 1 : NONE;
 		t->bprev[i] = i > 0 ? (uint32_t)i - 1 : NONE;
 	}
-	for (i = 0; i + 1 < n; i++)
-		pair_push(t, &nheap, (uint32_t)i);
+	for (i = 0; i + 1 < n; i++) {
+		const struct merge *m = &t->bytepair[p[i] << 8 | p[i + 1]];
+
+		t->brank[i] = m->rank - 1;	/* NONE when 0 */
+		t->bres[i] = m->res;
+		if (m->rank != 0)
+			heap_push(t->heap, &nheap,
+			    (uint64_t)(m->rank - 1) << 32 | i);
+	}
+	if (n > 0)
+		t->brank[n - 1] = NONE;
 	while (nheap > 0) {
 		top = heap_pop(t->heap, &nheap);
 		l = (uint32_t)top;
