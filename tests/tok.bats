@@ -52,6 +52,16 @@ corpus() {
 924:0 58858:2 856:6" ]
 }
 
+@test "ids give back their tokens' bytes" {
+	corpus "Hello, world <think>"
+	corpus "中文 é"
+	run --separate-stderr tok-ids -t "$TMP/c.txt"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = 'Hello|,| world| |*<think>
+\xE4\xB8\xAD\xE6\x96\x87| \xC3\xA9' ]
+}
+
 @test "invalid UTF-8 encodes as U+FFFD, one per maximal subpart" {
 	printf '3\na\377b\n' > "$TMP/c.txt"
 	printf '2\na\357\n' >> "$TMP/c.txt"
