@@ -64,11 +64,14 @@ check_file() {
 	[ "$stderr" = "ds-chunk: -m 8193: too large" ]
 }
 
-@test "an overlap not below --max-tokens is a usage error" {
-	run --separate-stderr ds-chunk -m 10 -o 10
+@test "an overlap over half of --max-tokens is a usage error" {
+	run --separate-stderr ds-chunk -m 10 -o 6
 	[ "$status" -eq 64 ]
 	[ -z "$output" ]
-	[ "$stderr" = "ds-chunk: -o 10: the overlap must be below --max-tokens (10)" ]
+	[ "$stderr" = "ds-chunk: -o 6: the overlap must be at most half of --max-tokens (10)" ]
+	run --separate-stderr ds-chunk -m 10 -o 5 "$DATA/zh.md"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 }
 
 @test "a small document is one chunk with the header" {
