@@ -200,6 +200,17 @@ $TMP/m.md#2	88	214	the quick brown fox jumps over the lazy dog and then the quic
 	check_file 300 "$TMP/cjk"
 }
 
+@test "text that NFC changes is cut before a base character, never a mark" {
+	perl -CO -e 'print "e\x{301}a\x{308}\x{323}q\x{301}\x{300}" x 3000' \
+	    > "$TMP/nfc"
+	check_file 50 "$TMP/nfc" -O
+	run perl -CSD -ne 'next if /^#ds/; chomp; my @f = split /\t/, $_, -1;
+	    print "mark at $f[1]\n" if $f[-1] =~ /^\p{Mn}/' "$TMP/out.tsv"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(grep -vc '^#ds' "$TMP/out.tsv")" -gt 100 ]
+}
+
 @test "binary garbage is refused with the byte offset (65)" {
 	printf 'good text\n\377\376bad' > "$TMP/bin"
 	run --separate-stderr ds-chunk "$TMP/bin"
