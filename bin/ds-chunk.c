@@ -42,7 +42,7 @@ load_tokenizer(void)
 	const char	*errstr;
 	char		*path;
 
-	path = datadir_path("qwen3-tok.bin");
+	path = datadir_path(TOK_QWEN3_FILE);
 	if ((t = tok_open(path, &errstr)) == NULL)
 		errx(EX_CONFIG, "%s%s", errstr, errno == ENOENT ?
 		    " (run make data)" : "");

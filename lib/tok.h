@@ -34,6 +34,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The tokenizer file's name in the data directory (see datadir.h). */
+#define TOK_QWEN3_FILE	"qwen3-tok.bin"
+
 struct tok;
 
 /*

@@ -68,7 +68,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: tok-ids [-ot] corpus\n");
 		return EX_USAGE;
 	}
-	path = datadir_path("qwen3-tok.bin");
+	path = datadir_path(TOK_QWEN3_FILE);
 	if ((t = tok_open(path, &errstr)) == NULL)
 		errx(EX_CONFIG, "%s", errstr);
 	free(path);
