@@ -42,7 +42,7 @@ load_tokenizer(void)
 	const char	*errstr;
 	char		*path;
 
-	path = datadir_path("qwen3.tok");
+	path = datadir_path(TOK_QWEN3_FILE);
 	if ((t = tok_open(path, &errstr)) == NULL)
 		errx(EX_CONFIG, "%s%s", errstr, errno == ENOENT ?
 		    " (run make data)" : "");
@@ -277,8 +277,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (o.chunk.overlap >= o.chunk.max_tokens)
-		errx(EX_USAGE, "-o %zu: the overlap must be below "
+	/* Chunks at least half new text keep the work linear. */
+	if (o.chunk.overlap > o.chunk.max_tokens / 2)
+		errx(EX_USAGE, "-o %zu: the overlap must be at most half of "
 		    "--max-tokens (%zu)", o.chunk.overlap, o.chunk.max_tokens);
 	if (o.chunk.min_tokens > o.chunk.max_tokens - o.chunk.overlap)
 		errx(EX_USAGE, "-n %zu: above what a chunk holds (%zu)",

@@ -322,15 +322,26 @@ char_start(const char *s, size_t p)
 	return p;
 }
 
-/* Cut [a, b) between tokens into atoms of at most budget tokens. */
+/*
+ * Cut [a, b) between tokens into atoms of at most budget tokens.  Each
+ * step encodes a window that grows until it holds more than budget
+ * tokens, so that a long line costs linear time, not quadratic.
+ */
 static void
 split_tokens(struct chunker *c, size_t a, size_t b, int end_level)
 {
-	size_t	cut, n, step;
+	size_t	cut, n, step, win = 8 * c->budget + 64;
 
 	while (a < b) {
-		c->ids.n = 0;
-		tok_encode(c->tok, c->doc + a, b - a, &c->ids);
+		for (;;) {
+			if (win > b - a)
+				win = b - a;
+			c->ids.n = 0;
+			tok_encode(c->tok, c->doc + a, win, &c->ids);
+			if (c->ids.n > c->budget || win == b - a)
+				break;
+			win *= 2;
+		}
 		if (c->ids.n <= c->budget) {
 			add_atom(c, a, b, c->ids.n, end_level);
 			return;
@@ -354,6 +365,8 @@ split_tokens(struct chunker *c, size_t a, size_t b, int end_level)
 			step *= 2;
 		}
 		add_atom(c, a, cut, n, LV_TOKEN);
+		/* The next window: this step's bytes and a quarter more. */
+		win = (cut - a) + (cut - a) / 4 + 64;
 		a = cut;
 	}
 }
@@ -439,8 +452,13 @@ pack(struct chunker *c, size_t i)
 				}
 			}
 		}
+		/* An atom alone was counted exactly already. */
+		if (best == i) {
+			exact = c->atoms[i].ntok;
+			break;
+		}
 		exact = count(c, c->atoms[i].start, c->atoms[best].end);
-		if (exact <= c->budget || best == i)
+		if (exact <= c->budget)
 			break;
 		j = best;
 	}

@@ -39,6 +39,11 @@ struct cache_slot {
 	uint32_t	ids[CACHE_IDS];
 };
 
+struct merge {
+	uint64_t	key;		/* left id << 32 | right id */
+	uint32_t	rank, res;	/* rank + 1, 0 when free; merged id */
+};
+
 /* A stretch of the normalised text that differs from the input. */
 struct edit {
 	size_t	nstart, nend;	/* in the normalised text */
@@ -56,15 +61,19 @@ struct tok {
 	unsigned char	 added_first[256];
 	unsigned char	*is_added;	/* nvocab flags */
 
-	/* Merges by pair: open addressing, rank NONE marks a free slot. */
-	uint64_t	*mkey;
-	uint32_t	*mrank, *mres;
+	/* Merges by pair: open addressing, one slot one 16-byte load; a
+	 * slot holds rank + 1, so that zeroed memory is an empty table. */
+	struct merge	*mtab;
 	size_t		 mmask;
+	/* Merges of two single bytes, by (left << 8 | right): rank + 1 (0:
+	 * none) and result, for the first pass over a piece. */
+	struct merge	*bytepair;
 
 	struct cache_slot *cache;
 
 	/* Scratch, reused. */
-	uint32_t	*bid, *bnext, *bprev;
+	uint32_t	*bid, *bnext, *bprev;	/* the piece as a list */
+	uint32_t	*brank, *bres;	/* merge of each node with its next */
 	uint64_t	*heap;
 	size_t		 bcap;
 	char		*nbuf;		/* normalised text */
@@ -99,7 +108,7 @@ get32(const unsigned char *p)
 static size_t
 mhash(uint64_t key, size_t mask)
 {
-	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & mask;
 }
 
 static void
@@ -204,14 +213,12 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 			*errstr = fail(path, "a byte has no token");
 			return -1;
 		}
-	for (slots = 1024; slots < 2 * (size_t)t->nmerges; slots *= 2)
+	/* At most 3/4 full. */
+	for (slots = 1024; slots < (size_t)t->nmerges / 3 * 4 + 4; slots *= 2)
 		;
 	t->mmask = slots - 1;
-	t->mkey = xreallocarray(NULL, slots, sizeof(*t->mkey));
-	t->mrank = xreallocarray(NULL, slots, sizeof(*t->mrank));
-	t->mres = xreallocarray(NULL, slots, sizeof(*t->mres));
-	for (j = 0; j < slots; j++)
-		t->mrank[j] = NONE;
+	t->mtab = xcalloc(slots, sizeof(*t->mtab));
+	t->bytepair = xcalloc(65536, sizeof(*t->bytepair));
 	for (i = 0; i < t->nmerges; i++) {
 		uint64_t key;
 
@@ -232,12 +239,21 @@ load(struct tok *t, size_t size, const char *path, const char **errstr)
 		}
 		key = (uint64_t)l << 32 | r;
 		/* A pair listed twice keeps its last rank, as the reference. */
-		for (j = mhash(key, t->mmask); t->mrank[j] != NONE &&
-		    t->mkey[j] != key; j = (j + 1) & t->mmask)
+		for (j = mhash(key, t->mmask); t->mtab[j].rank != 0 &&
+		    t->mtab[j].key != key; j = (j + 1) & t->mmask)
 			;
-		t->mkey[j] = key;
-		t->mrank[j] = i;
-		t->mres[j] = m;
+		t->mtab[j].key = key;
+		t->mtab[j].rank = i + 1;
+		t->mtab[j].res = m;
+		if (t->off[l + 1] - t->off[l] == 1 &&
+		    t->off[r + 1] - t->off[r] == 1 &&
+		    t->byte_id[t->bytes[t->off[l]]] == l &&
+		    t->byte_id[t->bytes[t->off[r]]] == r) {
+			j = (size_t)t->bytes[t->off[l]] << 8 |
+			    t->bytes[t->off[r]];
+			t->bytepair[j].rank = i + 1;
+			t->bytepair[j].res = m;
+		}
 	}
 	return 0;
 }
@@ -259,14 +275,18 @@ tok_open(const char *path, const char **errstr)
 		errno = saved;
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)TOK_MAXFILE) {
+	if (fstat(fd, &st) == -1) {
 		saved = errno;
+		*errstr = fail(path, strerror(errno));
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)TOK_MAXFILE) {
 		*errstr = fail(path, S_ISREG(st.st_mode) ?
 		    "too large for a tokenizer file" : "not a regular file");
 		close(fd);
 		errno = 0;
-		(void)saved;
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
@@ -305,13 +325,14 @@ tok_close(struct tok *t)
 		return;
 	free(t->file);
 	free(t->is_added);
-	free(t->mkey);
-	free(t->mrank);
-	free(t->mres);
+	free(t->mtab);
+	free(t->bytepair);
 	free(t->cache);
 	free(t->bid);
 	free(t->bnext);
 	free(t->bprev);
+	free(t->brank);
+	free(t->bres);
 	free(t->heap);
 	free(t->nbuf);
 	free(t->sbuf);
@@ -387,14 +408,15 @@ map_off(struct tok *t, size_t p)
 static int
 merge_lookup(const struct tok *t, uint32_t l, uint32_t r, uint32_t *res)
 {
-	uint64_t	key = (uint64_t)l << 32 | r;
-	size_t		j;
+	uint64_t		 key = (uint64_t)l << 32 | r;
+	const struct merge	*m;
+	size_t			 j;
 
-	for (j = mhash(key, t->mmask); t->mrank[j] != NONE;
+	for (j = mhash(key, t->mmask); (m = &t->mtab[j])->rank != 0;
 	    j = (j + 1) & t->mmask)
-		if (t->mkey[j] == key) {
-			*res = t->mres[j];
-			return (int)t->mrank[j];
+		if (m->key == key) {
+			*res = m->res;
+			return (int)m->rank - 1;
 		}
 	return -1;
 }
@@ -432,10 +454,13 @@ heap_pop(uint64_t *heap, size_t *n)
 static void
 pair_push(struct tok *t, size_t *nheap, uint32_t i)
 {
-	uint32_t	res;
+	uint32_t	res = 0;
 	int		rank;
 
 	rank = merge_lookup(t, t->bid[i], t->bid[t->bnext[i]], &res);
+	/* Remember the pair's merge, so that a pop needs no lookup. */
+	t->brank[i] = rank >= 0 ? (uint32_t)rank : NONE;
+	t->bres[i] = res;
 	if (rank >= 0)
 		heap_push(t->heap, nheap, (uint64_t)rank << 32 | i);
 }
@@ -449,15 +474,16 @@ static void
 bpe(struct tok *t, const unsigned char *p, size_t n)
 {
 	size_t		nheap = 0, i;
-	uint32_t	l, r, res;
+	uint32_t	l, r;
 	uint64_t	top;
-	int		rank;
 
 	if (n > t->bcap) {
 		t->bcap = n + n / 2;
 		t->bid = xreallocarray(t->bid, t->bcap, sizeof(*t->bid));
 		t->bnext = xreallocarray(t->bnext, t->bcap, sizeof(*t->bnext));
 		t->bprev = xreallocarray(t->bprev, t->bcap, sizeof(*t->bprev));
+		t->brank = xreallocarray(t->brank, t->bcap, sizeof(*t->brank));
+		t->bres = xreallocarray(t->bres, t->bcap, sizeof(*t->bres));
 		t->heap = xreallocarray(t->heap, t->bcap, 3 * sizeof(*t->heap));
 	}
 	for (i = 0; i < n; i++) {
@@ -465,19 +491,26 @@ bpe(struct tok *t, const unsigned char *p, size_t n)
 		t->bnext[i] = i + 1 < n ? (uint32_t)i + 1 : NONE;
 		t->bprev[i] = i > 0 ? (uint32_t)i - 1 : NONE;
 	}
-	for (i = 0; i + 1 < n; i++)
-		pair_push(t, &nheap, (uint32_t)i);
+	for (i = 0; i + 1 < n; i++) {
+		const struct merge *m = &t->bytepair[p[i] << 8 | p[i + 1]];
+
+		t->brank[i] = m->rank - 1;	/* NONE when 0 */
+		t->bres[i] = m->res;
+		if (m->rank != 0)
+			heap_push(t->heap, &nheap,
+			    (uint64_t)(m->rank - 1) << 32 | i);
+	}
+	if (n > 0)
+		t->brank[n - 1] = NONE;
 	while (nheap > 0) {
 		top = heap_pop(t->heap, &nheap);
 		l = (uint32_t)top;
 		r = t->bnext[l];
 		/* Stale: l was merged away, or its pair changed since. */
-		if (t->bid[l] == NONE || r == NONE)
+		if (t->bid[l] == NONE || r == NONE ||
+		    t->brank[l] != (uint32_t)(top >> 32))
 			continue;
-		rank = merge_lookup(t, t->bid[l], t->bid[r], &res);
-		if (rank < 0 || (uint64_t)rank != top >> 32)
-			continue;
-		t->bid[l] = res;
+		t->bid[l] = t->bres[l];
 		t->bid[r] = NONE;
 		t->bnext[l] = t->bnext[r];
 		if (t->bnext[r] != NONE)
@@ -486,6 +519,8 @@ bpe(struct tok *t, const unsigned char *p, size_t n)
 			pair_push(t, &nheap, t->bprev[l]);
 		if (t->bnext[l] != NONE)
 			pair_push(t, &nheap, l);
+		else
+			t->brank[l] = NONE;
 		/* n - 1 pairs at first, two more per merge and at most
 		 * n - 1 merges: the heap never holds more than 3n. */
 	}
@@ -561,6 +596,10 @@ char_class(const unsigned char *b, size_t n, size_t i, size_t *k)
 		return ascii_class[b[i]];
 	}
 	*k = utf8_decode((const char *)b + i, n - i, &cp);
+	/* CJK ideographs and Hangul syllables: all letters (Lo). */
+	if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+	    (cp >= 0xAC00 && cp <= 0xD7A3))
+		return CL_L;
 	if (utf8_is_letter(cp))
 		return CL_L;
 	if (utf8_is_number(cp))

@@ -17,7 +17,7 @@
  * it (TextDecoder): each maximal invalid subpart stands for U+FFFD.
  *
  * The vocabulary is loaded from a compact file made by scripts/tok-convert
- * (data/qwen3.tok), all numbers little-endian uint32:
+ * (data/qwen3-tok.bin), all numbers little-endian uint32:
  *
  *	magic "dstok\0\0\1"; version (1); nvocab; nmerges; nadded;
  *	nbytes; FNV-1a 32 of everything after this header;
@@ -33,6 +33,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The tokenizer file's name in the data directory (see datadir.h). */
+#define TOK_QWEN3_FILE	"qwen3-tok.bin"
 
 struct tok;
 

@@ -64,11 +64,14 @@ check_file() {
 	[ "$stderr" = "ds-chunk: -m 8193: too large" ]
 }
 
-@test "an overlap not below --max-tokens is a usage error" {
-	run --separate-stderr ds-chunk -m 10 -o 10
+@test "an overlap over half of --max-tokens is a usage error" {
+	run --separate-stderr ds-chunk -m 10 -o 6
 	[ "$status" -eq 64 ]
 	[ -z "$output" ]
-	[ "$stderr" = "ds-chunk: -o 10: the overlap must be below --max-tokens (10)" ]
+	[ "$stderr" = "ds-chunk: -o 6: the overlap must be at most half of --max-tokens (10)" ]
+	run --separate-stderr ds-chunk -m 10 -o 5 "$DATA/zh.md"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 }
 
 @test "a small document is one chunk with the header" {
@@ -197,6 +200,17 @@ $TMP/m.md#2	88	214	the quick brown fox jumps over the lazy dog and then the quic
 	check_file 300 "$TMP/cjk"
 }
 
+@test "text that NFC changes is cut before a base character, never a mark" {
+	perl -CO -e 'print "e\x{301}a\x{308}\x{323}q\x{301}\x{300}" x 3000' \
+	    > "$TMP/nfc"
+	check_file 50 "$TMP/nfc" -O
+	run perl -CSD -ne 'next if /^#ds/; chomp; my @f = split /\t/, $_, -1;
+	    print "mark at $f[1]\n" if $f[-1] =~ /^\p{Mn}/' "$TMP/out.tsv"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(grep -vc '^#ds' "$TMP/out.tsv")" -gt 100 ]
+}
+
 @test "binary garbage is refused with the byte offset (65)" {
 	printf 'good text\n\377\376bad' > "$TMP/bin"
 	run --separate-stderr ds-chunk "$TMP/bin"
@@ -267,5 +281,5 @@ c\\td	3" ]
 	DS_DATA_DIR="$TMP/none" run --separate-stderr ds-chunk "$DATA/zh.md"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "ds-chunk: $TMP/none/qwen3.tok: No such file or directory (run make data)" ]
+	[ "$stderr" = "ds-chunk: $TMP/none/qwen3-tok.bin: No such file or directory (run make data)" ]
 }

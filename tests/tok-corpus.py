@@ -222,6 +222,33 @@ for _ in range(100):
                        .encode("utf-8"))
     add(b"".join(out))
 
+# Random code points of every category, among those assigned by Unicode
+# 15.0 (the version of Debian's utf8proc and unicode-data; later ones
+# may differ in category from the reference's ICU).
+spans = []
+with open("/usr/share/unicode/DerivedAge.txt", encoding="utf-8") as f:
+    for ln in f:
+        ln = ln.split("#")[0].strip()
+        if not ln:
+            continue
+        r, age = [x.strip() for x in ln.split(";")]
+        a, _, b = r.partition("..")
+        a = int(a, 16)
+        b = int(b, 16) if b else a
+        if float(age) <= 15.0 and not (a >= 0xD800 and b <= 0xDFFF):
+            spans.append((a, b))
+sizes = [b - a + 1 for a, b in spans]
+for _ in range(1000):
+    out = []
+    for _ in range(rnd.randint(1, 40)):
+        a, b = rnd.choices(spans, sizes if rnd.random() < 0.5 else None)[0]
+        cp = rnd.randint(a, b)
+        if not 0xD800 <= cp <= 0xDFFF:
+            out.append(chr(cp))
+        if rnd.random() < 0.3:
+            out.append(rnd.choice([" ", "a", "1", "\n", "'s", "  "]))
+    add("".join(out))
+
 add("")
 rnd.shuffle(texts)
 with open(sys.argv[1], "wb") as f:

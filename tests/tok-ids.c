@@ -3,9 +3,12 @@
  * line of space-separated ids per text, to compare with the reference.
  * A corpus file holds texts as "LENGTH\n" followed by LENGTH raw bytes
  * and "\n".  With -o, each id is followed by ":OFFSET", the byte where
- * its token starts.  Used by tests/tok.bats; not installed.
+ * its token starts; with -t, the tokens are printed instead of their ids,
+ * separated by "|", bytes outside printable ASCII as \xHH, and each
+ * added token marked with a "*".  Used by tests/tok.bats; not installed.
  */
 #include <err.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,24 @@
 #include "datadir.h"
 #include "tok.h"
 #include "util.h"
+
+static void
+put_token(const struct tok *t, uint32_t id, int sep)
+{
+	const unsigned char	*s;
+	size_t			 len, i;
+
+	if (sep)
+		putchar('|');
+	if (tok_is_added(t, id))
+		putchar('*');
+	s = (const unsigned char *)tok_token(t, id, &len);
+	for (i = 0; i < len; i++)
+		if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\' && s[i] != '|')
+			putchar(s[i]);
+		else
+			printf("\\x%02X", s[i]);
+}
 
 int
 main(int argc, char *argv[])
@@ -26,25 +47,28 @@ main(int argc, char *argv[])
 	FILE		*fp;
 	size_t		 len, i, cap = 0;
 	unsigned long	 nr = 0;
-	int		 ch, offsets = 0;
+	int		 ch, offsets = 0, strings = 0;
 
-	while ((ch = getopt(argc, argv, "o")) != -1) {
+	while ((ch = getopt(argc, argv, "ot")) != -1) {
 		switch (ch) {
 		case 'o':
 			offsets = 1;
 			break;
+		case 't':
+			strings = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: tok-ids [-o] corpus\n");
+			fprintf(stderr, "usage: tok-ids [-ot] corpus\n");
 			return EX_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 1) {
-		fprintf(stderr, "usage: tok-ids [-o] corpus\n");
+		fprintf(stderr, "usage: tok-ids [-ot] corpus\n");
 		return EX_USAGE;
 	}
-	path = datadir_path("qwen3.tok");
+	path = datadir_path(TOK_QWEN3_FILE);
 	if ((t = tok_open(path, &errstr)) == NULL)
 		errx(EX_CONFIG, "%s", errstr);
 	free(path);
@@ -66,6 +90,10 @@ main(int argc, char *argv[])
 		out.n = 0;
 		tok_encode(t, text, len, &out);
 		for (i = 0; i < out.n; i++) {
+			if (strings) {
+				put_token(t, out.ids[i], i > 0);
+				continue;
+			}
 			printf(i ? " %u" : "%u", out.ids[i]);
 			if (offsets)
 				printf(":%zu", out.offs[i]);

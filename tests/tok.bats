@@ -52,6 +52,16 @@ corpus() {
 924:0 58858:2 856:6" ]
 }
 
+@test "ids give back their tokens' bytes" {
+	corpus "Hello, world <think>"
+	corpus "中文 é"
+	run --separate-stderr tok-ids -t "$TMP/c.txt"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = 'Hello|,| world| |*<think>
+\xE4\xB8\xAD\xE6\x96\x87| \xC3\xA9' ]
+}
+
 @test "invalid UTF-8 encodes as U+FFFD, one per maximal subpart" {
 	printf '3\na\377b\n' > "$TMP/c.txt"
 	printf '2\na\357\n' >> "$TMP/c.txt"
@@ -69,45 +79,45 @@ corpus() {
 	DS_DATA_DIR="$TMP/none" run --separate-stderr tok-ids "$TMP/c.txt"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "tok-ids: $TMP/none/qwen3.tok: No such file or directory" ]
+	[ "$stderr" = "tok-ids: $TMP/none/qwen3-tok.bin: No such file or directory" ]
 }
 
 @test "a truncated tokenizer file is refused" {
 	corpus "x"
 	mkdir "$TMP/d"
-	head -c 100000 "$ROOT/data/qwen3.tok" > "$TMP/d/qwen3.tok"
+	head -c 100000 "$ROOT/data/qwen3-tok.bin" > "$TMP/d/qwen3-tok.bin"
 	DS_DATA_DIR="$TMP/d" run --separate-stderr tok-ids "$TMP/c.txt"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "tok-ids: $TMP/d/qwen3.tok: truncated tokenizer file" ]
+	[ "$stderr" = "tok-ids: $TMP/d/qwen3-tok.bin: truncated tokenizer file" ]
 }
 
 @test "a file shorter than the header is refused" {
 	corpus "x"
 	mkdir "$TMP/d"
-	printf 'dstok' > "$TMP/d/qwen3.tok"
+	printf 'dstok' > "$TMP/d/qwen3-tok.bin"
 	DS_DATA_DIR="$TMP/d" run --separate-stderr tok-ids "$TMP/c.txt"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "tok-ids: $TMP/d/qwen3.tok: not a tokenizer file (bad magic)" ]
+	[ "$stderr" = "tok-ids: $TMP/d/qwen3-tok.bin: not a tokenizer file (bad magic)" ]
 }
 
 @test "a corrupted byte is caught by the checksum" {
 	corpus "x"
 	mkdir "$TMP/d"
-	cp "$ROOT/data/qwen3.tok" "$TMP/d/qwen3.tok"
-	printf '\377' | dd of="$TMP/d/qwen3.tok" bs=1 seek=5000 conv=notrunc \
+	cp "$ROOT/data/qwen3-tok.bin" "$TMP/d/qwen3-tok.bin"
+	printf '\377' | dd of="$TMP/d/qwen3-tok.bin" bs=1 seek=5000 conv=notrunc \
 	    2>/dev/null
 	DS_DATA_DIR="$TMP/d" run --separate-stderr tok-ids "$TMP/c.txt"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "tok-ids: $TMP/d/qwen3.tok: checksum mismatch (corrupt file)" ]
+	[ "$stderr" = "tok-ids: $TMP/d/qwen3-tok.bin: checksum mismatch (corrupt file)" ]
 }
 
 @test "a crafted file with a consistent checksum but bad offsets is refused" {
 	corpus "x"
 	mkdir "$TMP/d"
-	/usr/bin/python3 - "$ROOT/data/qwen3.tok" "$TMP/d/qwen3.tok" <<'PY'
+	/usr/bin/python3 - "$ROOT/data/qwen3-tok.bin" "$TMP/d/qwen3-tok.bin" <<'PY'
 import struct, sys
 b = bytearray(open(sys.argv[1], "rb").read())
 struct.pack_into("<I", b, 32 + 4 * 10, 0xFFFFFF00)
@@ -120,5 +130,5 @@ PY
 	DS_DATA_DIR="$TMP/d" run --separate-stderr tok-ids "$TMP/c.txt"
 	[ "$status" -eq 78 ]
 	[ -z "$output" ]
-	[ "$stderr" = "tok-ids: $TMP/d/qwen3.tok: token offsets not ascending" ]
+	[ "$stderr" = "tok-ids: $TMP/d/qwen3-tok.bin: token offsets not ascending" ]
 }
