@@ -19,6 +19,7 @@
 #include "datadir.h"
 #include "stream.h"
 #include "terms.h"
+#include "tok.h"
 #include "util.h"
 
 struct options {
@@ -66,7 +67,7 @@ open_terms(enum terms_kind kind)
 	char		*path;
 	int		 status;
 
-	path = datadir_path("qwen3.tok");
+	path = datadir_path(TOK_QWEN3_FILE);
 	t = terms_open(kind, path, &errstr, &status);
 	free(path);
 	if (t == NULL)

@@ -202,7 +202,7 @@ d3	b:0.5909"
 
 @test "a missing tokenizer file is a configuration error (78)" {
 	run -78 --separate-stderr env DS_DATA_DIR=/nonexistent ds-sparse hand.tsv
-	[[ "$stderr" == "ds-sparse: /nonexistent/qwen3.tok: "*"(run make data)" ]]
+	[[ "$stderr" == "ds-sparse: /nonexistent/qwen3-tok.bin: "*"(run make data)" ]]
 	[ -z "$output" ]
 }
 
