@@ -54,6 +54,12 @@ clean-tok:
 # ds-embed and its providers
 
 # ds-sparse
+BIN += bin/ds-sparse
+MAN += docs/ds-sparse.1
+HDR += lib/terms.h lib/bm25.h
+LIB += lib/terms.o lib/bm25.o
+bin/ds-sparse: bin/ds-sparse.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-sparse.o lib/libds.a -lutf8proc -lm
 
 # ds-knn
 

@@ -222,3 +222,22 @@ utf8_nfc(const char *s, size_t len, size_t *outlen)
 	*outlen = (size_t)n;
 	return (char *)out;
 }
+
+uint32_t
+utf8_tolower(uint32_t cp)
+{
+	return (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
+}
+
+int
+utf8_is_mark(uint32_t cp)
+{
+	switch (utf8proc_category((utf8proc_int32_t)cp)) {
+	case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC:
+	case UTF8PROC_CATEGORY_ME:
+		return 1;
+	default:
+		return 0;
+	}
+}

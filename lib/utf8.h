@@ -52,4 +52,9 @@ int	utf8_nfc_inert(uint32_t cp);
  */
 char	*utf8_nfc(const char *s, size_t len, size_t *outlen);
 
+/* The simple lower-case mapping of cp (cp itself if it has none). */
+uint32_t	utf8_tolower(uint32_t cp);
+/* 1 if cp is a mark (\p{M}: Mn, Mc, Me), as inside many words. */
+int	utf8_is_mark(uint32_t cp);
+
 #endif
