@@ -231,14 +231,17 @@ glove_open(const char *path, const char **errstr, int *status)
 	else
 		g->vq = (const signed char *)(h + vec_off);
 
-	/* The common component must be a finite unit vector. */
+	/*
+	 * The common component must be a finite unit vector, or zero
+	 * in a file made without it (to measure what it brings).
+	 */
 	norm2 = 0;
 	for (i = 0; i < g->dim; i++) {
 		if (!isfinite(g->pc[i]))
 			break;
 		norm2 += (double)g->pc[i] * g->pc[i];
 	}
-	if (i < g->dim || fabs(norm2 - 1) > 1e-3) {
+	if (i < g->dim || (fabs(norm2 - 1) > 1e-3 && norm2 != 0)) {
 		*errstr = fail(status, 65, path,
 		    "common component is not a unit vector");
 		goto bad;
