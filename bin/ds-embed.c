@@ -268,7 +268,8 @@ main(int argc, char *argv[])
 	}
 	if (w == NULL)
 		w = start_output(m, &opts, NULL, binary);
-	writer_close(w);
+	if (writer_close(w) == -1)
+		err(EX_IOERR, "stdout");
 	batch_free(&b);
 	m->provider->close(state);
 
