@@ -53,11 +53,15 @@ choose_model(const char *name)
 		fprintf(stderr, "\n");
 		exit(EX_USAGE);
 	}
-	if (getenv("DASHSCOPE_API_KEY") != NULL &&
-	    (m = models_find(MODELS_REMOTE_DEFAULT)) != NULL)
-		return m;
-	m = models_find(MODELS_LOCAL_DEFAULT);
-	warnx("no DASHSCOPE_API_KEY: using the built-in model %s", m->name);
+	if (getenv("DASHSCOPE_API_KEY") == NULL) {
+		m = models_find(MODELS_LOCAL_DEFAULT);
+		warnx("no DASHSCOPE_API_KEY: using the built-in model %s",
+		    m->name);
+	} else if ((m = models_find(MODELS_REMOTE_DEFAULT)) == NULL) {
+		m = models_find(MODELS_LOCAL_DEFAULT);
+		warnx("%s is not built in: using the built-in model %s",
+		    MODELS_REMOTE_DEFAULT, m->name);
+	}
 	return m;
 }
 
