@@ -89,14 +89,18 @@ def predict(get, ks=(1, 10)):
     return pred
 
 
-def macro_f1(pred):
+def f1s(pred):
     f = []
     for c in classes:
         tp = np.sum((pred == c) & (y == c))
         p = tp / max(np.sum(pred == c), 1)
         r = tp / max(np.sum(y == c), 1)
         f.append(0 if tp == 0 else 2 * p * r / (p + r))
-    return np.mean(f)
+    return f
+
+
+def macro_f1(pred):
+    return np.mean(f1s(pred))
 
 
 vecs = {}
@@ -115,8 +119,10 @@ major = Counter(labels).most_common(1)[0][0]
 print("| always the largest class (%s) | %.3f | %.3f | %.3f |"
       % (major, np.mean(y == major), np.mean(y == major),
          macro_f1(np.array([major] * len(y)))))
+per_label = {}
 for name, x in vecs.items():
     p = predict(lambda train, x=x: x)
+    per_label[name] = f1s(p[10])
     print("| %s | %.3f | %.3f | %.3f |"
           % (name, np.mean(p[1] == y), np.mean(p[10] == y),
              macro_f1(p[10])))
@@ -133,6 +139,18 @@ p = predict(tfidf_fold)
 print("| TF-IDF bag of words (%d terms) | %.3f | %.3f | %.3f |"
       % (int(np.median(terms)), np.mean(p[1] == y), np.mean(p[10] == y),
          macro_f1(p[10])))
+per_label["TF-IDF"] = f1s(p[10])
+
+first = next(iter(vecs))
+print()
+print("10-NN F1 by label:")
+print()
+print("| label | texts | %s | TF-IDF |" % first)
+print("|---|---|---|---|")
+for i, c in enumerate(classes):
+    print("| %s | %d | %.3f | %.3f |" % (c, np.sum(y == c),
+                                         per_label[first][i],
+                                         per_label["TF-IDF"][i]))
 
 names = [arg.split("=", 1)[0] for arg in sys.argv[2:]]
 a = vecs[names[0]]
