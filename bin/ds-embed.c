@@ -26,6 +26,7 @@ usage(FILE *fp, int status)
 /* Records read and not yet written, and the room for their vectors. */
 struct batch {
 	struct record		*rec;
+	const char		**id;
 	const char		**text;
 	size_t			*len;
 	struct embed_batch	 eb;
@@ -74,10 +75,12 @@ batch_init(struct batch *b, size_t cap, size_t dim)
 	b->rec = xreallocarray(NULL, cap, sizeof(*b->rec));
 	for (i = 0; i < cap; i++)
 		record_init(&b->rec[i]);
+	b->id = xreallocarray(NULL, cap, sizeof(*b->id));
 	b->text = xreallocarray(NULL, cap, sizeof(*b->text));
 	b->len = xreallocarray(NULL, cap, sizeof(*b->len));
 	b->eb.vec = xreallocarray(NULL, cap, dim * sizeof(float));
 	b->eb.empty = xmalloc(cap);
+	b->eb.id = b->id;
 	b->eb.text = b->text;
 	b->eb.len = b->len;
 	b->eb.n = 0;
@@ -91,6 +94,7 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->cap; i++)
 		record_free(&b->rec[i]);
 	free(b->rec);
+	free(b->id);
 	free(b->text);
 	free(b->len);
 	free(b->eb.vec);
@@ -112,6 +116,7 @@ batch_flush(struct batch *b, const struct provider *p, void *state,
 	if (b->eb.n == 0)
 		return;
 	for (i = 0; i < b->eb.n; i++) {
+		b->id[i] = b->rec[i].id.s;
 		b->text[i] = b->rec[i].text.s;
 		b->len[i] = b->rec[i].text.len;
 	}

@@ -449,6 +449,12 @@ is_joiner(int cl)
 	return cl == CL_APOS || cl == CL_JOIN;
 }
 
+static int
+isdigit_ascii(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static void	word(struct sink *, const char *, size_t);
 
 /* A lower-cased word without apostrophes: whole, else by its parts. */
@@ -611,6 +617,12 @@ tokenize(struct sink *k, const char *text, size_t len, const char **errstr)
 			if (is_joiner(cl) && j + n < len &&
 			    classify(s, len, j + n, &n2) == CL_WORD) {
 				j += n + n2;
+				continue;
+			}
+			/* "1,000" and "10:30" are one (unknown) token. */
+			if ((s[j] == ',' || s[j] == ':') && j + 1 < len &&
+			    isdigit_ascii(s[j - 1]) && isdigit_ascii(s[j + 1])) {
+				j += 2;
 				continue;
 			}
 			break;
