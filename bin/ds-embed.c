@@ -33,9 +33,16 @@ struct batch {
 	size_t			 cap;
 };
 
-/* What a run has counted, for the closing line. */
-struct tally {
-	uintmax_t	texts, empty;
+/* Everything one run shares: the model, its provider, the output. */
+struct run {
+	const struct model	*model;
+	struct embed_opts	 opts;
+	void			*state;		/* the provider's */
+	struct writer		*out;		/* opened with the first input */
+	int			 binary;	/* -b 1, -t 0, else -1 */
+	int			 skip_empty;
+	struct batch		 batch;
+	uintmax_t		 texts, empty;	/* for the closing line */
 };
 
 static const struct model *
@@ -106,11 +113,11 @@ batch_free(struct batch *b)
  * provider or write error.
  */
 static void
-batch_flush(struct batch *b, const struct provider *p, void *state,
-    struct writer *w, size_t dim, int skip_empty, struct tally *t)
+batch_flush(struct run *run)
 {
+	struct batch	*b = &run->batch;
 	const char	*errstr;
-	size_t		 i;
+	size_t		 i, dim = run->opts.dim;
 	int		 status;
 
 	if (b->eb.n == 0)
@@ -120,34 +127,36 @@ batch_flush(struct batch *b, const struct provider *p, void *state,
 		b->text[i] = b->rec[i].text.s;
 		b->len[i] = b->rec[i].text.len;
 	}
-	if (p->embed(state, &b->eb, &errstr, &status) == -1)
+	if (run->model->provider->embed(run->state, &b->eb, &errstr,
+	    &status) == -1)
 		errx(status, "%s", errstr);
 	for (i = 0; i < b->eb.n; i++) {
-		t->texts++;
+		run->texts++;
 		if (b->eb.empty[i]) {
-			t->empty++;
-			if (skip_empty)
+			run->empty++;
+			if (run->skip_empty)
 				continue;
 		}
 		record_set_dense(&b->rec[i], b->eb.vec + i * dim, dim);
-		if (writer_write(w, &b->rec[i]) == -1)
+		if (writer_write(run->out, &b->rec[i]) == -1)
 			err(EX_IOERR, "stdout");
 	}
 	b->eb.n = 0;
 }
 
+/* The output header: the input's words, and what this run makes. */
 static struct writer *
-start_output(const struct model *m, const struct embed_opts *opts,
-    const struct header *in, int binary)
+start_output(const struct run *run, const struct header *in)
 {
-	struct header	 h;
-	struct writer	*w;
-	char		 dim[32];
+	const struct model	*m = run->model;
+	struct header		 h;
+	struct writer		*w;
+	char			 dim[32];
 
 	memset(&h, 0, sizeof(h));
 	if (in != NULL)
 		header_copy(&h, in);
-	snprintf(dim, sizeof(dim), "%zu", opts->dim);
+	snprintf(dim, sizeof(dim), "%zu", run->opts.dim);
 	header_set(&h, "kind", "dense");
 	header_set(&h, "dim", dim);
 	header_set(&h, "model", m->name);
@@ -156,13 +165,46 @@ start_output(const struct model *m, const struct embed_opts *opts,
 		header_set(&h, "norm", m->norm);
 	else
 		header_unset(&h, "norm");
-	if (opts->text_type != NULL)
-		header_set(&h, "text_type", opts->text_type);
+	if (run->opts.text_type != NULL)
+		header_set(&h, "text_type", run->opts.text_type);
 	else
 		header_unset(&h, "text_type");
-	w = writer_open(stdout, binary, &h);
+	w = writer_open(stdout, run->binary, &h);
 	header_free(&h);
 	return w;
+}
+
+/*
+ * Embed the text records of path, a batch at a time.  Returns 0, or the
+ * exit status of what went wrong (reported): every record before a bad
+ * one is written first.
+ */
+static int
+embed_file(struct run *run, const char *path)
+{
+	struct stream_opts	 sopts;
+	struct stream		*in;
+	struct batch		*b = &run->batch;
+	const char		*errstr;
+	int			 r, status;
+
+	memset(&sopts, 0, sizeof(sopts));
+	sopts.expect = KIND_TEXT;
+	if ((in = stream_open(path, &sopts, &errstr, &status)) == NULL) {
+		warnx("%s", errstr);
+		return status;
+	}
+	if (run->out == NULL)
+		run->out = start_output(run, stream_header(in));
+	while ((r = stream_read(in, &b->rec[b->eb.n], &errstr,
+	    &status)) == 1)
+		if (++b->eb.n == b->cap)
+			batch_flush(run);
+	batch_flush(run);
+	if (r == -1)
+		warnx("%s", errstr);
+	stream_close(in);
+	return r == -1 ? status : 0;
 }
 
 int
@@ -180,33 +222,28 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	static char		*stdin_only[] = { "-", NULL };
 	const struct model	*m;
 	const char		*model_name = NULL, *dim_arg = NULL, *errstr;
-	struct embed_opts	 opts;
-	struct stream_opts	 sopts;
-	struct stream		*in;
-	struct writer		*w = NULL;
-	struct batch		 b;
-	struct tally		 t;
-	void			*state;
-	int			 ch, binary = -1, skip_empty = 0, status, r;
-	int			 exit_status = 0, i;
+	struct run		 run;
+	int			 ch, status, exit_status = 0, i;
 
-	memset(&opts, 0, sizeof(opts));
+	memset(&run, 0, sizeof(run));
+	run.binary = -1;
 	while ((ch = getopt_long(argc, argv, "bd:DEhm:qtV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			binary = 1;
+			run.binary = 1;
 			break;
 		case 'd':
 			dim_arg = optarg;
 			break;
 		case 'D':
-			opts.text_type = "document";
+			run.opts.text_type = "document";
 			break;
 		case 'E':
-			skip_empty = 1;
+			run.skip_empty = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -214,10 +251,10 @@ main(int argc, char *argv[])
 			model_name = optarg;
 			break;
 		case 'q':
-			opts.text_type = "query";
+			run.opts.text_type = "query";
 			break;
 		case 't':
-			binary = 0;
+			run.binary = 0;
 			break;
 		case 'V':
 			return util_version("ds-embed");
@@ -228,63 +265,39 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	m = choose_model(model_name);
-	opts.dim = m->dim;
+	run.model = m = choose_model(model_name);
+	run.opts.dim = m->dim;
 	if (dim_arg != NULL) {
-		opts.dim = (size_t)num_parse(dim_arg, 1, 1 << 16, &errstr);
+		run.opts.dim = (size_t)num_parse(dim_arg, 1, 1 << 16, &errstr);
 		if (errstr != NULL)
 			errx(EX_USAGE, "-d %s: %s", dim_arg, errstr);
-		if (!models_dim_ok(m, opts.dim))
+		if (!models_dim_ok(m, run.opts.dim))
 			errx(EX_USAGE, "-d %s: %s offers only %s", dim_arg,
 			    m->name, models_dims_text(m));
 	}
-	if ((state = m->provider->open(m, &opts, &errstr, &status)) == NULL)
+	if ((run.state = m->provider->open(m, &run.opts, &errstr,
+	    &status)) == NULL)
 		errx(status, "%s", errstr);
+	batch_init(&run.batch, m->batch, run.opts.dim);
 
-	memset(&sopts, 0, sizeof(sopts));
-	sopts.expect = KIND_TEXT;
-	memset(&t, 0, sizeof(t));
-	batch_init(&b, m->batch, opts.dim);
 	if (argc == 0) {
-		static char	*stdin_only[] = { "-", NULL };
-
 		argv = stdin_only;
 		argc = 1;
 	}
-	for (i = 0; i < argc && exit_status != EX_DATAERR; i++) {
-		if ((in = stream_open(argv[i], &sopts, &errstr,
-		    &status)) == NULL) {
-			warnx("%s", errstr);
+	/* A file that cannot be opened is skipped; bad data stops. */
+	for (i = 0; i < argc && exit_status != EX_DATAERR; i++)
+		if ((status = embed_file(&run, argv[i])) != 0)
 			exit_status = status;
-			continue;
-		}
-		if (w == NULL)
-			w = start_output(m, &opts, stream_header(in), binary);
-		while ((r = stream_read(in, &b.rec[b.eb.n], &errstr,
-		    &status)) == 1) {
-			if (++b.eb.n == b.cap)
-				batch_flush(&b, m->provider, state, w, opts.dim,
-				    skip_empty, &t);
-		}
-		/* Every record before a bad one is written first. */
-		batch_flush(&b, m->provider, state, w, opts.dim, skip_empty,
-		    &t);
-		if (r == -1) {
-			warnx("%s", errstr);
-			exit_status = status;
-		}
-		stream_close(in);
-	}
-	if (w == NULL)
-		w = start_output(m, &opts, NULL, binary);
-	if (writer_close(w) == -1)
-		err(EX_IOERR, "stdout");
-	batch_free(&b);
-	m->provider->close(state);
 
-	if (t.empty > 0)
-		warnx("%ju of %ju texts had no known word%s", t.empty, t.texts,
-		    skip_empty ? " (skipped)" : "");
+	if (run.out == NULL)
+		run.out = start_output(&run, NULL);
+	if (writer_close(run.out) == -1)
+		err(EX_IOERR, "stdout");
+	batch_free(&run.batch);
+	m->provider->close(run.state);
+	if (run.empty > 0)
+		warnx("%ju of %ju texts had no known word%s", run.empty,
+		    run.texts, run.skip_empty ? " (skipped)" : "");
 	if (ferror(stdout) || fclose(stdout) == EOF)
 		err(EX_IOERR, "stdout");
 	return exit_status;
