@@ -26,23 +26,15 @@ usage(FILE *fp, int status)
 /* Records read and not yet written, and the room for their vectors. */
 struct batch {
 	struct record		*rec;
-	const char		**id;
 	const char		**text;
 	size_t			*len;
 	struct embed_batch	 eb;
 	size_t			 cap;
 };
 
-/* Everything one run shares: the model, its provider, the output. */
-struct run {
-	const struct model	*model;
-	struct embed_opts	 opts;
-	void			*state;		/* the provider's */
-	struct writer		*out;		/* opened with the first input */
-	int			 binary;	/* -b 1, -t 0, else -1 */
-	int			 skip_empty;
-	struct batch		 batch;
-	uintmax_t		 texts, empty;	/* for the closing line */
+/* What a run has counted, for the closing line. */
+struct tally {
+	uintmax_t	texts, empty;
 };
 
 static const struct model *
@@ -61,15 +53,11 @@ choose_model(const char *name)
 		fprintf(stderr, "\n");
 		exit(EX_USAGE);
 	}
-	if (getenv("DASHSCOPE_API_KEY") == NULL) {
-		m = models_find(MODELS_LOCAL_DEFAULT);
-		warnx("no DASHSCOPE_API_KEY: using the built-in model %s",
-		    m->name);
-	} else if ((m = models_find(MODELS_REMOTE_DEFAULT)) == NULL) {
-		m = models_find(MODELS_LOCAL_DEFAULT);
-		warnx("%s is not built in: using the built-in model %s",
-		    MODELS_REMOTE_DEFAULT, m->name);
-	}
+	if (getenv("DASHSCOPE_API_KEY") != NULL &&
+	    (m = models_find(MODELS_REMOTE_DEFAULT)) != NULL)
+		return m;
+	m = models_find(MODELS_LOCAL_DEFAULT);
+	warnx("no DASHSCOPE_API_KEY: using the built-in model %s", m->name);
 	return m;
 }
 
@@ -82,12 +70,10 @@ batch_init(struct batch *b, size_t cap, size_t dim)
 	b->rec = xreallocarray(NULL, cap, sizeof(*b->rec));
 	for (i = 0; i < cap; i++)
 		record_init(&b->rec[i]);
-	b->id = xreallocarray(NULL, cap, sizeof(*b->id));
 	b->text = xreallocarray(NULL, cap, sizeof(*b->text));
 	b->len = xreallocarray(NULL, cap, sizeof(*b->len));
 	b->eb.vec = xreallocarray(NULL, cap, dim * sizeof(float));
 	b->eb.empty = xmalloc(cap);
-	b->eb.id = b->id;
 	b->eb.text = b->text;
 	b->eb.len = b->len;
 	b->eb.n = 0;
@@ -101,7 +87,6 @@ batch_free(struct batch *b)
 	for (i = 0; i < b->cap; i++)
 		record_free(&b->rec[i]);
 	free(b->rec);
-	free(b->id);
 	free(b->text);
 	free(b->len);
 	free(b->eb.vec);
@@ -113,50 +98,47 @@ batch_free(struct batch *b)
  * provider or write error.
  */
 static void
-batch_flush(struct run *run)
+batch_flush(struct batch *b, const struct provider *p, void *state,
+    struct writer *w, size_t dim, int skip_empty, struct tally *t)
 {
-	struct batch	*b = &run->batch;
 	const char	*errstr;
-	size_t		 i, dim = run->opts.dim;
+	size_t		 i;
 	int		 status;
 
 	if (b->eb.n == 0)
 		return;
 	for (i = 0; i < b->eb.n; i++) {
-		b->id[i] = b->rec[i].id.s;
 		b->text[i] = b->rec[i].text.s;
 		b->len[i] = b->rec[i].text.len;
 	}
-	if (run->model->provider->embed(run->state, &b->eb, &errstr,
-	    &status) == -1)
+	if (p->embed(state, &b->eb, &errstr, &status) == -1)
 		errx(status, "%s", errstr);
 	for (i = 0; i < b->eb.n; i++) {
-		run->texts++;
+		t->texts++;
 		if (b->eb.empty[i]) {
-			run->empty++;
-			if (run->skip_empty)
+			t->empty++;
+			if (skip_empty)
 				continue;
 		}
 		record_set_dense(&b->rec[i], b->eb.vec + i * dim, dim);
-		if (writer_write(run->out, &b->rec[i]) == -1)
+		if (writer_write(w, &b->rec[i]) == -1)
 			err(EX_IOERR, "stdout");
 	}
 	b->eb.n = 0;
 }
 
-/* The output header: the input's words, and what this run makes. */
 static struct writer *
-start_output(const struct run *run, const struct header *in)
+start_output(const struct model *m, const struct embed_opts *opts,
+    const struct header *in, int binary)
 {
-	const struct model	*m = run->model;
-	struct header		 h;
-	struct writer		*w;
-	char			 dim[32];
+	struct header	 h;
+	struct writer	*w;
+	char		 dim[32];
 
 	memset(&h, 0, sizeof(h));
 	if (in != NULL)
 		header_copy(&h, in);
-	snprintf(dim, sizeof(dim), "%zu", run->opts.dim);
+	snprintf(dim, sizeof(dim), "%zu", opts->dim);
 	header_set(&h, "kind", "dense");
 	header_set(&h, "dim", dim);
 	header_set(&h, "model", m->name);
@@ -165,46 +147,13 @@ start_output(const struct run *run, const struct header *in)
 		header_set(&h, "norm", m->norm);
 	else
 		header_unset(&h, "norm");
-	if (run->opts.text_type != NULL)
-		header_set(&h, "text_type", run->opts.text_type);
+	if (opts->text_type != NULL)
+		header_set(&h, "text_type", opts->text_type);
 	else
 		header_unset(&h, "text_type");
-	w = writer_open(stdout, run->binary, &h);
+	w = writer_open(stdout, binary, &h);
 	header_free(&h);
 	return w;
-}
-
-/*
- * Embed the text records of path, a batch at a time.  Returns 0, or the
- * exit status of what went wrong (reported): every record before a bad
- * one is written first.
- */
-static int
-embed_file(struct run *run, const char *path)
-{
-	struct stream_opts	 sopts;
-	struct stream		*in;
-	struct batch		*b = &run->batch;
-	const char		*errstr;
-	int			 r, status;
-
-	memset(&sopts, 0, sizeof(sopts));
-	sopts.expect = KIND_TEXT;
-	if ((in = stream_open(path, &sopts, &errstr, &status)) == NULL) {
-		warnx("%s", errstr);
-		return status;
-	}
-	if (run->out == NULL)
-		run->out = start_output(run, stream_header(in));
-	while ((r = stream_read(in, &b->rec[b->eb.n], &errstr,
-	    &status)) == 1)
-		if (++b->eb.n == b->cap)
-			batch_flush(run);
-	batch_flush(run);
-	if (r == -1)
-		warnx("%s", errstr);
-	stream_close(in);
-	return r == -1 ? status : 0;
 }
 
 int
@@ -222,28 +171,33 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	static char		*stdin_only[] = { "-", NULL };
 	const struct model	*m;
 	const char		*model_name = NULL, *dim_arg = NULL, *errstr;
-	struct run		 run;
-	int			 ch, status, exit_status = 0, i;
+	struct embed_opts	 opts;
+	struct stream_opts	 sopts;
+	struct stream		*in;
+	struct writer		*w = NULL;
+	struct batch		 b;
+	struct tally		 t;
+	void			*state;
+	int			 ch, binary = -1, skip_empty = 0, status, r;
+	int			 exit_status = 0, i;
 
-	memset(&run, 0, sizeof(run));
-	run.binary = -1;
+	memset(&opts, 0, sizeof(opts));
 	while ((ch = getopt_long(argc, argv, "bd:DEhm:qtV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			run.binary = 1;
+			binary = 1;
 			break;
 		case 'd':
 			dim_arg = optarg;
 			break;
 		case 'D':
-			run.opts.text_type = "document";
+			opts.text_type = "document";
 			break;
 		case 'E':
-			run.skip_empty = 1;
+			skip_empty = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -251,10 +205,10 @@ main(int argc, char *argv[])
 			model_name = optarg;
 			break;
 		case 'q':
-			run.opts.text_type = "query";
+			opts.text_type = "query";
 			break;
 		case 't':
-			run.binary = 0;
+			binary = 0;
 			break;
 		case 'V':
 			return util_version("ds-embed");
@@ -265,39 +219,62 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	run.model = m = choose_model(model_name);
-	run.opts.dim = m->dim;
+	m = choose_model(model_name);
+	opts.dim = m->dim;
 	if (dim_arg != NULL) {
-		run.opts.dim = (size_t)num_parse(dim_arg, 1, 1 << 16, &errstr);
+		opts.dim = (size_t)num_parse(dim_arg, 1, 1 << 16, &errstr);
 		if (errstr != NULL)
 			errx(EX_USAGE, "-d %s: %s", dim_arg, errstr);
-		if (!models_dim_ok(m, run.opts.dim))
+		if (!models_dim_ok(m, opts.dim))
 			errx(EX_USAGE, "-d %s: %s offers only %s", dim_arg,
 			    m->name, models_dims_text(m));
 	}
-	if ((run.state = m->provider->open(m, &run.opts, &errstr,
-	    &status)) == NULL)
+	if ((state = m->provider->open(m, &opts, &errstr, &status)) == NULL)
 		errx(status, "%s", errstr);
-	batch_init(&run.batch, m->batch, run.opts.dim);
 
+	memset(&sopts, 0, sizeof(sopts));
+	sopts.expect = KIND_TEXT;
+	memset(&t, 0, sizeof(t));
+	batch_init(&b, m->batch, opts.dim);
 	if (argc == 0) {
+		static char	*stdin_only[] = { "-", NULL };
+
 		argv = stdin_only;
 		argc = 1;
 	}
-	/* A file that cannot be opened is skipped; bad data stops. */
-	for (i = 0; i < argc && exit_status != EX_DATAERR; i++)
-		if ((status = embed_file(&run, argv[i])) != 0)
+	for (i = 0; i < argc && exit_status != EX_DATAERR; i++) {
+		if ((in = stream_open(argv[i], &sopts, &errstr,
+		    &status)) == NULL) {
+			warnx("%s", errstr);
 			exit_status = status;
+			continue;
+		}
+		if (w == NULL)
+			w = start_output(m, &opts, stream_header(in), binary);
+		while ((r = stream_read(in, &b.rec[b.eb.n], &errstr,
+		    &status)) == 1) {
+			if (++b.eb.n == b.cap)
+				batch_flush(&b, m->provider, state, w, opts.dim,
+				    skip_empty, &t);
+		}
+		/* Every record before a bad one is written first. */
+		batch_flush(&b, m->provider, state, w, opts.dim, skip_empty,
+		    &t);
+		if (r == -1) {
+			warnx("%s", errstr);
+			exit_status = status;
+		}
+		stream_close(in);
+	}
+	if (w == NULL)
+		w = start_output(m, &opts, NULL, binary);
+	writer_close(w);
+	batch_free(&b);
+	m->provider->close(state);
 
-	if (run.out == NULL)
-		run.out = start_output(&run, NULL);
-	if (writer_close(run.out) == -1)
-		err(EX_IOERR, "stdout");
-	batch_free(&run.batch);
-	m->provider->close(run.state);
-	if (run.empty > 0)
-		warnx("%ju of %ju texts had no known word%s", run.empty,
-		    run.texts, run.skip_empty ? " (skipped)" : "");
+	if (t.empty > 0)
+		warnx("%ju of %ju texts had no known word%s", t.empty, t.texts,
+		    skip_empty ? " (skipped)" : "");
 	if (ferror(stdout) || fclose(stdout) == EOF)
 		err(EX_IOERR, "stdout");
 	return exit_status;

@@ -23,13 +23,12 @@ struct embed_opts {
 
 /*
  * A batch of texts and the room for their vectors.  The caller fills
- * n, id, text and len (borrowed; the ids are for messages); the provider
- * writes n * dim floats into vec and sets empty[i] to 1 where text i
- * gave nothing to embed (its vector is then all zeros), else 0.
+ * n, text and len (borrowed); the provider writes n * dim floats into
+ * vec and sets empty[i] to 1 where text i gave nothing to embed (its
+ * vector is then all zeros), else 0.
  */
 struct embed_batch {
 	size_t		 n;
-	const char	**id;
 	const char	**text;
 	const size_t	*len;
 	float		*vec;
