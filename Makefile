@@ -45,7 +45,7 @@ LIB += lib/glove.o lib/models.o
 
 bin/ds-embed: bin/ds-embed.o lib/libds.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-embed.o lib/libds.a \
-	    -lutf8proc -lm
+	    $(CURL_LIBS) -lutf8proc -lm
 
 # The converter of the GloVe vectors, run by scripts/glove-data.
 tools/glove-convert: tools/glove-convert.c lib/glove.h lib/util.o lib/glove.o \
