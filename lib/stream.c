@@ -922,6 +922,8 @@ copy_le32(void *dst, const void *src, size_t n)
 	const unsigned char *s = src;
 	size_t		 i;
 
+	if (n == 0)
+		return;
 	if (little_endian()) {
 		memcpy(dst, src, n * 4);
 		return;
@@ -1221,6 +1223,8 @@ out_reserve(struct writer *w, size_t n)
 static void
 out_put(struct writer *w, const void *s, size_t n)
 {
+	if (n == 0)
+		return;
 	out_reserve(w, n);
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
@@ -1241,6 +1245,8 @@ out_le32(struct writer *w, const void *src, size_t n)
 	const uint32_t	*s = src;
 	size_t		 i;
 
+	if (n == 0)
+		return;
 	out_reserve(w, 4 * n);
 	if (little_endian())
 		memcpy(w->buf + w->len, src, 4 * n);
