@@ -347,7 +347,7 @@ emit(struct sink *k, const char *s, size_t len)
 	 * SIF weight a / (a + p) with p = 1 / (h * (rank + b)), written
 	 * as x / (x + 1) with x = a * h * (rank + b).
 	 */
-	x = k->g->ah * ((double)idx + 1 + g->zb);
+	x = g->ah * ((double)idx + 1 + g->zb);
 	w = (float)(x / (x + 1));
 	/* Four at a time, which compilers turn into vector instructions. */
 	if (g->type == GLOVE_F32) {
