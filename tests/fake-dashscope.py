@@ -194,7 +194,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             status, fault = self.serve(raw, entry)
         except (BrokenPipeError, ConnectionResetError):
-            status, fault = 0, "client-gone"
+            status, fault = 0, entry.get("fault")
+            entry["client_gone"] = True
         entry["status"] = status
         entry["fault"] = fault
         st.write_log(entry)
@@ -298,6 +299,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fault = "429rate"
             elif lim == "tpm":
                 fault = "429quota"
+        entry["fault"] = fault
         if o.latency:
             time.sleep(o.latency / 1000.0)
         if fault is not None:
