@@ -35,8 +35,9 @@ LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
 # ds-chunk and the tokenizer
 
 # ds-embed and its providers
-# (all: first, so that the rules below do not become the default goal)
-all:
+# all: first, so that the rules below do not become the default goal; the
+# converter is built with the programs, as the tests use it.
+all: tools/glove-convert
 BIN += bin/ds-embed
 MAN += docs/ds-embed.1
 HDR += lib/glove.h lib/models.h
