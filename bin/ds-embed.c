@@ -1300,7 +1300,7 @@ configure(struct conf *c, const char *api, const char *base,
 {
 	const char	*env, *from;
 	char		 dims[128];
-	size_t		 i;
+	size_t		 i, n;
 	int		 ok;
 
 	if (api == NULL || strcmp(api, "dashscope") == 0 ||
@@ -1314,14 +1314,16 @@ configure(struct conf *c, const char *api, const char *base,
 		c->model = "text-embedding-v4";
 	c->limits = dashscope_model(c->model);
 	if (c->limits == NULL && c->api == DASHSCOPE_NATIVE) {
-		char known[256] = "";
+		const struct model *lm = models_all(&n);
 
-		for (i = 0; dashscope_model_at(i) != NULL; i++) {
-			strcat(known, i > 0 ? ", " : "");
-			strcat(known, dashscope_model_at(i)->name);
-		}
-		errx(EX_USAGE, "-m %s: unknown model (known: %s)", c->model,
-		    known);
+		fprintf(stderr, "ds-embed: %s: unknown model; known:",
+		    c->model);
+		for (i = 0; i < n; i++)
+			fprintf(stderr, " %s", lm[i].name);
+		for (i = 0; dashscope_model_at(i) != NULL; i++)
+			fprintf(stderr, " %s", dashscope_model_at(i)->name);
+		fprintf(stderr, "\n");
+		exit(EX_USAGE);
 	}
 	if (c->limits != NULL) {
 		if (c->dimension == 0)

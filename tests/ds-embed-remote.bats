@@ -141,7 +141,7 @@ summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ c
 	texts 3 >in.tsv
 	run -64 --separate-stderr ds-embed -m text-embedding-v9 in.tsv
 	[ -z "$output" ]
-	[ "$stderr" = "ds-embed: -m text-embedding-v9: unknown model (known: text-embedding-v4, text-embedding-v3, text-embedding-v2, text-embedding-v1)" ]
+	[ "$stderr" = "ds-embed: text-embedding-v9: unknown model; known: glove-100d text-embedding-v4 text-embedding-v3 text-embedding-v2 text-embedding-v1" ]
 	[ "$(logq 'len(reqs)')" = 0 ]
 }
 
