@@ -1,4 +1,5 @@
 /* json: jsmn tokens over a borrowed buffer, and a JSON writer. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,12 +14,222 @@
 #include "numfmt.h"
 #include "util.h"
 
+/*
+ * An array of numbers is read straight into nums while the text is
+ * tokenised, and jsmn skips over it: an embedding of 1024 floats is one
+ * token, not 1025, and its numbers are parsed once.
+ */
+struct span {
+	int	 tok;		/* the array's token */
+	size_t	 off, n;	/* its numbers: nums[off .. off + n) */
+};
+
 struct json {
 	jsmntok_t	*toks;
 	size_t		 cap;
 	int		 n;
 	const char	*buf;
+	float		*nums;
+	size_t		 nnums, nums_cap;
+	struct span	*spans;
+	size_t		 nspans, spans_cap;
 };
+
+static const double	pow10_tab[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+/* Their inverses, each within half a unit: a product, not a division. */
+static const double	inv10_tab[] = {
+	1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10,
+	1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20,
+	1e-21, 1e-22
+};
+
+/*
+ * If s[0..8) are eight ASCII digits, store their value in *v and return
+ * 1.  Eight bytes at once: each byte minus '0' must be below 10, and the
+ * digits combine pairwise, then in fours, then all eight.
+ */
+static int
+eight_digits(const char *s, uint64_t *v)
+{
+	uint64_t	x, t;
+
+	memcpy(&x, s, 8);
+	/* Little-endian: the first digit is the low byte. */
+	t = x - UINT64_C(0x3030303030303030);
+	if (((x & UINT64_C(0xf0f0f0f0f0f0f0f0)) |
+	    (((x + UINT64_C(0x0606060606060606)) &
+	    UINT64_C(0xf0f0f0f0f0f0f0f0)) >> 4)) !=
+	    UINT64_C(0x3333333333333333))
+		return 0;
+	t = t * 10 + (t >> 8);	/* pairs in bytes 0, 2, 4, 6 */
+	t = ((t & UINT64_C(0x000000ff000000ff)) *
+	    (100 + (UINT64_C(1000000) << 32)) +
+	    ((t >> 16) & UINT64_C(0x000000ff000000ff)) *
+	    (1 + (UINT64_C(10000) << 32))) >> 32;
+	*v = t;
+	return 1;
+}
+
+/*
+ * Read one JSON number from s[0..len) as the nearest float.  The digits
+ * (the first 19) go into an integer that becomes a double, scaled by a
+ * power of ten: three roundings, so the double is within a few of its
+ * units of the decimal, far closer than float's half unit.  Only when it
+ * lies that close to a midpoint between two floats could the rounding go
+ * either way; then, and for exponents out of the exact range,
+ * numfmt_parse_float decides.  Returns the bytes used, 0 if s does not
+ * start with a JSON number.
+ */
+static size_t
+number(const char *s, size_t len, float *out)
+{
+	uint64_t	m = 0, bits, low;
+	size_t		i = 0, d0;
+	int		e = 0, ndig = 0, neg = 0;
+	double		d;
+
+	if (i < len && s[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i >= len || s[i] < '0' || s[i] > '9')
+		return 0;
+	if (s[i] == '0')
+		i++;
+	else
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (ndig < 19) {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				ndig++;
+			} else
+				e++;
+		}
+	if (i < len && s[i] == '.') {
+		uint64_t	eight;
+
+		for (d0 = ++i; m == 0 && i < len && s[i] == '0'; i++)
+			e--;
+		while (ndig + 8 <= 19 && i + 8 <= len &&
+		    eight_digits(s + i, &eight)) {
+			m = m * 100000000 + eight;
+			if (m != 0)
+				ndig += 8;	/* leading zeros were skipped */
+			e -= 8;
+			i += 8;
+		}
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (m == 0 && s[i] == '0') {
+				e--;
+				continue;
+			}
+			if (ndig < 19) {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				ndig++;
+				e--;
+			}
+		}
+		if (i == d0)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		int	eneg = 0, ev = 0;
+
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		for (d0 = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			if (ev < 100000)
+				ev = ev * 10 + (s[i] - '0');
+		if (i == d0)
+			return 0;
+		e += eneg ? -ev : ev;
+	}
+	if (m == 0) {
+		*out = neg ? -0.0f : 0.0f;
+		return i;
+	}
+	if (e < -22 || e > 22)
+		goto slow;
+	d = (double)m;
+	d = e < 0 ? d * inv10_tab[-e] : d * pow10_tab[e];
+	if (d < FLT_MIN || d > FLT_MAX)
+		goto slow;
+	memcpy(&bits, &d, sizeof(bits));
+	/* The 29 bits a float drops; 1 << 28 is a midpoint. */
+	low = bits & ((UINT64_C(1) << 29) - 1);
+	if (low + 16 >= (UINT64_C(1) << 28) && low <= (UINT64_C(1) << 28) + 16)
+		goto slow;
+	*out = neg ? -(float)d : (float)d;
+	return i;
+slow:
+	return numfmt_parse_float(s, i, out) == i ? i : 0;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/*
+ * If s[from..] (just after a '[') is a flat array of finite numbers,
+ * append them to j->nums, set *count and return the offset of its ']';
+ * else return 0 and leave nums as it was.
+ */
+static size_t
+scan_numbers(struct json *j, const char *s, size_t len, size_t from,
+    size_t *count)
+{
+	size_t	i = from, used, start = j->nnums;
+	float	f;
+
+	for (;;) {
+		while (i < len && is_space(s[i]))
+			i++;
+		if ((used = number(s + i, len - i, &f)) == 0 || !isfinite(f))
+			break;
+		i += used;
+		if (j->nnums == j->nums_cap) {
+			j->nums_cap = j->nums_cap == 0 ? 4096 : 2 * j->nums_cap;
+			j->nums = xreallocarray(j->nums, j->nums_cap,
+			    sizeof(float));
+		}
+		j->nums[j->nnums++] = f;
+		while (i < len && is_space(s[i]))
+			i++;
+		if (i < len && s[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && s[i] == ']') {
+			*count = j->nnums - start;
+			return i;
+		}
+		break;
+	}
+	j->nnums = start;
+	return 0;
+}
+
+/* Run jsmn over buf[0..len), growing the token array as it asks. */
+static int
+run_jsmn(struct json *j, jsmn_parser *p, const char *buf, size_t len)
+{
+	int	r;
+
+	/* jsmn resumes where it stopped once given more tokens. */
+	while ((r = jsmn_parse(p, buf, len, j->toks, (unsigned)j->cap)) ==
+	    JSMN_ERROR_NOMEM) {
+		if (j->cap > INT32_MAX / 2)
+			return JSMN_ERROR_INVAL;
+		j->cap *= 2;
+		j->toks = xreallocarray(j->toks, j->cap, sizeof(*j->toks));
+	}
+	return r;
+}
 
 struct json *
 json_new(void)
@@ -32,32 +243,65 @@ json_free(struct json *j)
 	if (j == NULL)
 		return;
 	free(j->toks);
+	free(j->nums);
+	free(j->spans);
 	free(j);
 }
 
 int
 json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 {
-	jsmn_parser	p;
-	int		 r, i;
+	jsmn_parser	 p;
+	const char	*q;
+	size_t		 from = 0, k, m, close, count, mark;
+	int		 r, i, t;
 
 	j->n = 0;
 	j->buf = buf;
+	j->nnums = j->nspans = 0;
 	if (j->cap == 0) {
 		j->cap = 1024;
 		j->toks = xreallocarray(NULL, j->cap, sizeof(*j->toks));
 	}
 	jsmn_init(&p);
-	/* jsmn resumes where it stopped once given more tokens. */
-	while ((r = jsmn_parse(&p, buf, len, j->toks, j->cap)) ==
-	    JSMN_ERROR_NOMEM) {
-		if (j->cap > INT32_MAX / 2) {
-			*errstr = "too many tokens";
-			return -1;
+	while (from < len && (q = memchr(buf + from, '[', len - from)) !=
+	    NULL) {
+		k = (size_t)(q - buf);
+		from = k + 1;
+		for (m = k + 1; m < len && is_space(buf[m]); m++)
+			;
+		if (m == len || (buf[m] != '-' && (buf[m] < '0' ||
+		    buf[m] > '9')))
+			continue;
+		mark = j->nnums;
+		if ((close = scan_numbers(j, buf, len, k + 1, &count)) == 0)
+			continue;
+		/* Tokenise up to the '[' and check it opened an array. */
+		r = run_jsmn(j, &p, buf, k + 1);
+		if (r < 0 && r != JSMN_ERROR_PART)
+			goto bad;
+		t = (int)p.toknext - 1;
+		if (t < 0 || p.pos != k + 1 || j->toks[t].type != JSMN_ARRAY ||
+		    j->toks[t].start != (int)k) {
+			j->nnums = mark;	/* a '[' inside a string */
+			continue;
 		}
-		j->cap *= 2;
-		j->toks = xreallocarray(j->toks, j->cap, sizeof(*j->toks));
+		j->toks[t].size = (int)count;
+		if (j->nspans == j->spans_cap) {
+			j->spans_cap = j->spans_cap == 0 ? 64 :
+			    2 * j->spans_cap;
+			j->spans = xreallocarray(j->spans, j->spans_cap,
+			    sizeof(*j->spans));
+		}
+		j->spans[j->nspans].tok = t;
+		j->spans[j->nspans].off = mark;
+		j->spans[j->nspans].n = count;
+		j->nspans++;
+		p.pos = (unsigned)close;	/* jsmn goes on at the ']' */
+		from = close + 1;
 	}
+	r = run_jsmn(j, &p, buf, len);
+bad:
 	if (r == JSMN_ERROR_PART) {
 		*errstr = "truncated";
 		return -1;
@@ -66,6 +310,7 @@ json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 		*errstr = "malformed";
 		return -1;
 	}
+	r = (int)p.toknext;
 	if (r == 0) {
 		*errstr = "empty";
 		return -1;
@@ -83,6 +328,24 @@ json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 		}
 	j->n = r;
 	return 0;
+}
+
+/* The numbers of array t, if it was read as one span, else NULL. */
+static const struct span *
+span_of(const struct json *j, int t)
+{
+	size_t	lo = 0, hi = j->nspans, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (j->spans[mid].tok == t)
+			return &j->spans[mid];
+		if (j->spans[mid].tok < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 enum json_type
@@ -137,7 +400,7 @@ skip(const struct json *j, int t)
 int
 json_first(const struct json *j, int t)
 {
-	if (json_size(j, t) == 0)
+	if (json_size(j, t) == 0 || span_of(j, t) != NULL)
 		return -1;
 	return t + 1;
 }
@@ -390,11 +653,18 @@ json_floats(const struct json *j, int t, float *out, size_t max)
 {
 	size_t		 n, k;
 	const jsmntok_t	*tk;
+	const struct span *sp;
 
 	if (json_type(j, t) != JSON_ARRAY)
 		return -1;
 	n = (size_t)j->toks[t].size;
-	if (n > max || (size_t)t + n >= (size_t)j->n)
+	if (n > max)
+		return -1;
+	if ((sp = span_of(j, t)) != NULL) {
+		memcpy(out, j->nums + sp->off, n * sizeof(float));
+		return (long)n;
+	}
+	if ((size_t)t + n >= (size_t)j->n)
 		return -1;
 	/* The elements of a flat array are the n tokens that follow it. */
 	for (k = 0; k < n; k++) {
