@@ -79,6 +79,8 @@ struct reader {
 	char		**files;
 	int		 nfiles;
 	uintmax_t	 bytes, total;	/* read so far; input size, 0 unknown */
+	struct header	 hdr;		/* the first input's, once have_hdr */
+	int		 have_hdr;
 	struct http	*http;		/* woken when a record arrives */
 };
 
@@ -120,6 +122,7 @@ struct batch {
 /* The run: window, batches, counters. */
 struct run {
 	struct conf	*c;
+	struct reader	*rd;
 	struct item	*win;
 	size_t		 wsize;
 	long		 head, tail;	/* first unwritten seq, next seq */
@@ -156,7 +159,7 @@ struct run {
 	uintmax_t	 records, written, requests, retries, hits, misses,
 			 duplicates, empty, skipped, failed_records;
 	long long	 tokens;
-	double		 t0, last_progress;
+	double		 t0, last_progress, last_commit;
 };
 
 static _Noreturn void	usage(FILE *, int);
@@ -204,6 +207,13 @@ reader_main(void *arg)
 			pthread_mutex_unlock(&rd->lock);
 			goto out;
 		}
+		/* Its other words go on to the output, as a filter's should. */
+		pthread_mutex_lock(&rd->lock);
+		if (!rd->have_hdr) {
+			header_copy(&rd->hdr, stream_header(s));
+			rd->have_hdr = 1;
+		}
+		pthread_mutex_unlock(&rd->lock);
 		for (;;) {
 			n = stream_read(s, &r, &errstr, &status);
 			if (n == 0)
@@ -436,6 +446,16 @@ output_word(enum dashscope_output o)
 static void
 header_common(struct run *r, struct header *h, const char *kind)
 {
+	static const char *const ours[] = { "dim", "norm", "text_type",
+	    "instruct", "provider", "model" };
+	size_t	i;
+
+	pthread_mutex_lock(&r->rd->lock);
+	if (r->rd->have_hdr)
+		header_copy(h, &r->rd->hdr);
+	pthread_mutex_unlock(&r->rd->lock);
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		header_unset(h, ours[i]);
 	header_set(h, "kind", kind);
 	header_set(h, "model", r->c->model);
 	header_set(h, "provider", r->c->api == DASHSCOPE_NATIVE ?
@@ -756,9 +776,15 @@ take_result(struct run *r, struct batch *b)
 				errx(EX_IOERR, "%s", errstr);
 		}
 	}
-	/* Commit per response: a run killed later keeps what it paid for. */
-	if (r->cache != NULL && cache_flush(r->cache, &errstr) == -1)
-		errx(EX_IOERR, "%s", errstr);
+	/*
+	 * Commit twice a second: a run killed later keeps what it paid for,
+	 * without a commit (and its disk writes) per response.
+	 */
+	if (r->cache != NULL && now() - r->last_commit >= 0.5) {
+		if (cache_flush(r->cache, &errstr) == -1)
+			errx(EX_IOERR, "%s", errstr);
+		r->last_commit = now();
+	}
 	if (res->tokens > 0)
 		r->tokens += res->tokens;
 	b->state = B_FREE;
@@ -814,7 +840,7 @@ handle_response(struct run *r, const struct http_response *hr)
 	struct batch	*b = &r->batches[bi];
 	const char	*perr = NULL;
 	char		*code, *message, *rid, *why;
-	int		 retry = 0, status = EX_UNAVAILABLE;
+	int		 retry = 0, status = EX_UNAVAILABLE, pr;
 	double		 t = now();
 
 	if (r->c->verbose)
@@ -822,15 +848,15 @@ handle_response(struct run *r, const struct http_response *hr)
 		    hr->error == HTTP_OK ? "HTTP" : "failed:",
 		    hr->status, hr->seconds, hr->len);
 	if (hr->error == HTTP_OK && hr->status == 200) {
-		if (dashscope_parse(r->json, &r->params, hr->body, hr->len,
-		    b->n, &r->res, &perr) == 0) {
+		if ((pr = dashscope_parse(r->json, &r->params, hr->body,
+		    hr->len, b->n, &r->res, &perr)) == 0) {
 			take_result(r, b);
 			return;
 		}
 		/* A cut or garbled body is a transport failure: retry. */
 		why = msgf("%s", perr);
-		retry = 1;
-		status = EX_TEMPFAIL;
+		retry = pr == -1;
+		status = pr == -1 ? EX_TEMPFAIL : EX_DATAERR;
 		b->last_unreachable = 0;
 	} else if (hr->error != HTTP_OK) {
 		why = msgf("%s", hr->errstr);
@@ -1701,6 +1727,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < QUEUE_LEN; i++)
 		record_init(&rd.q[i]);
 	rd.http = r.http;
+	r.rd = &rd;
 	rd.files = argc > 0 ? argv : (char **)stdin_name;
 	rd.nfiles = argc > 0 ? argc : 1;
 	if (rd.nfiles == 1) {
@@ -1748,6 +1775,7 @@ main(int argc, char *argv[])
 	free(r.lens);
 	free(r.fail_msg);
 	free(rd.errmsg);
+	header_free(&rd.hdr);
 	free(cpath);
 	free(c.base);
 	free(c.url);

@@ -229,7 +229,7 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 	if (json_type(j, list) != JSON_ARRAY) {
 		*errstr = fail("response has no %s array",
 		    p->api == DASHSCOPE_NATIVE ? "output.embeddings" : "data");
-		return -1;
+		return -2;
 	}
 	if ((u = json_get(j, 0, "usage")) != -1) {
 		if ((t = json_get(j, u, "total_tokens")) == -1)
@@ -240,7 +240,7 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 	if (json_size(j, list) != n) {
 		*errstr = fail("response has %zu embeddings for %zu texts",
 		    json_size(j, list), n);
-		return -1;
+		return -2;
 	}
 
 	/* First pass: indexes, dimension, sparse sizes. */
@@ -252,19 +252,19 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 		    (size_t)ti >= n) {
 			*errstr = fail("response has an embedding without a "
 			    "valid %s", ikey);
-			return -1;
+			return -2;
 		}
 		if (want_dense) {
 			v = json_get(j, e, "embedding");
 			if (json_type(j, v) == JSON_STRING) {
 				*errstr = fail("response has base64 "
 				    "embeddings; only float is supported");
-				return -1;
+				return -2;
 			}
 			if (json_type(j, v) != JSON_ARRAY) {
 				*errstr = fail("response has no embedding for "
 				    "text %lld", ti);
-				return -1;
+				return -2;
 			}
 			if (dim == 0)
 				dim = json_size(j, v);
@@ -272,7 +272,7 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 				*errstr = fail("response has %zu dimensions "
 				    "for text %lld, expected %zu",
 				    json_size(j, v), ti, dim);
-				return -1;
+				return -2;
 			}
 		}
 		if (want_sparse) {
@@ -280,14 +280,14 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 			if (json_type(j, sp) != JSON_ARRAY) {
 				*errstr = fail("response has no "
 				    "sparse_embedding for text %lld", ti);
-				return -1;
+				return -2;
 			}
 			nnz += json_size(j, sp);
 		}
 	}
 	if (want_dense && dim == 0) {
 		*errstr = fail("response has empty embeddings");
-		return -1;
+		return -2;
 	}
 	reserve_result(r, n, want_dense ? dim : 0, nnz);
 	r->dim = want_dense ? dim : 0;
@@ -311,14 +311,14 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 		json_integer(j, json_get(j, e, ikey), &ti);
 		if (r->seen[ti]) {
 			*errstr = fail("response has text %lld twice", ti);
-			return -1;
+			return -2;
 		}
 		r->seen[ti] = 1;
 		if (want_dense && json_floats(j, json_get(j, e, "embedding"),
 		    r->dense + (size_t)ti * dim, dim) != (long)dim) {
 			*errstr = fail("response has a malformed embedding "
 			    "for text %lld", ti);
-			return -1;
+			return -2;
 		}
 		if (want_sparse) {
 			size_t	 k = r->sp_off[ti];
@@ -337,7 +337,7 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 					*errstr = fail("response has a "
 					    "malformed sparse entry for text "
 					    "%lld", ti);
-					return -1;
+					return -2;
 				}
 				r->idx[k] = (uint32_t)ix;
 				r->val[k] = (float)val;
@@ -347,7 +347,7 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 			    r->sp_off[ti + 1] - r->sp_off[ti]) == -1) {
 				*errstr = fail("response repeats a sparse "
 				    "index for text %lld", ti);
-				return -1;
+				return -2;
 			}
 		}
 	}

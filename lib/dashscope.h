@@ -89,8 +89,9 @@ struct dashscope_result {
  * Read a 200 response to a request for n texts made with p.  Every text
  * must come back exactly once, with the asked dimension (or one
  * dimension for all when p->dimension is 0) and finite values.  Returns
- * 0, or -1 with *errstr (a static buffer) saying what is wrong.  The
- * result's storage is reused from call to call.
+ * 0; -1 when the body is not JSON (cut or garbled on the way: worth a
+ * retry); -2 when it is JSON of the wrong shape.  *errstr (a static
+ * buffer) says what is wrong.  The result's storage is reused.
  */
 int	 dashscope_parse(struct json *, const struct dashscope_params *p,
 	    const char *body, size_t len, size_t n,

@@ -94,6 +94,14 @@ summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ c
 	[ "$(printf '%s\n' "$output" | sed -n 3p | cut -f1)" = 2 ]
 }
 
+@test "other words of the input's header are kept" {
+	printf '#ds kind=text corpus=faq\na\tfirst text\n' >in.tsv
+	run -0 --separate-stderr ds-embed -d 64 in.tsv
+	[[ "$stderr" =~ $summary_re ]]
+	[ "${lines[0]}" = "#ds kind=dense corpus=faq model=text-embedding-v4 provider=dashscope text_type=document dim=64 norm=l2" ]
+	[ "${#lines[@]}" = 2 ]
+}
+
 @test "the same text gets the same vector, a different text another" {
 	printf 'a\tsame words\nb\tother words\nc\tsame words\n' >in.tsv
 	run -0 --separate-stderr ds-embed -d 64 --no-cache in.tsv
@@ -271,6 +279,14 @@ summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ c
 	diff <(grep -v '^bad' in.tsv | cut -f1) <(ids_of out.tsv)
 	[[ "${stderr_lines[0]}" =~ ^"ds-embed: skipped bad: HTTP 400 DataInspectionFailed: ".*$ ]]
 	[ "${stderr_lines[2]}" = "ds-embed: 1 records failed and were skipped" ]
+}
+
+@test "a vector of the wrong dimension is refused at once (65)" {
+	printf 'a\tshort vector @fault:wrongdim\n' >in.tsv
+	run -65 --separate-stderr ds-embed -d 64 in.tsv
+	[ -z "$output" ]
+	[ "${stderr_lines[1]}" = "ds-embed: response has 3 dimensions for text 0, expected 64 (id a)" ]
+	[ "$(logq 'len(reqs)')" = 1 ]
 }
 
 @test "an unreachable service exits 69 after the retries" {

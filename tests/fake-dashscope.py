@@ -11,7 +11,7 @@ the result order, per-key request and token windows, and faults injected
 by magic text: a text containing "@fault:NAME" or "@fault:NAME:K" makes the
 first K requests that carry it (default 1; "*" for every one) fail with
 NAME, one of 429rate 429quota 429after 500 502 503 504 408 400 401 403
-slow trunc garble reset short.
+slow trunc garble reset short wrongdim.
 
 It prints its port on standard output (and writes it to --port-file),
 logs one JSON line per request to --log, and stops by itself after --idle
@@ -414,6 +414,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault == "trunc":
             body = b'{"output":{"embeddings":[{"text_index":0,"embedding":[0.1,'
             self.send_raw(200, body, "application/json")
+            return 200
+        if fault == "wrongdim":
+            # Valid JSON, one dimension short: a silent mismatch.
+            rid = str(uuid.uuid4())
+            self.send_json(200, {"output": {"embeddings": [
+                {"text_index": 0, "embedding": [0.5, 0.5, 0.5]}]},
+                "usage": {"total_tokens": 1}, "request_id": rid})
             return 200
         if fault == "garble":
             self.send_raw(200, b"\x00\x01garbage}", "application/json")
