@@ -30,11 +30,13 @@
 
 #include "cache.h"
 #include "dashscope.h"
+#include "datadir.h"
 #include "http.h"
 #include "json.h"
 #include "models.h"
 #include "retry.h"
 #include "stream.h"
+#include "tok.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -64,6 +66,7 @@ struct conf {
 	const char		*cache_path;
 	int			 progress, verbose;
 	int			 binary;
+	int			 dry_run;
 };
 
 /* The input thread and the queue it fills. */
@@ -1258,12 +1261,102 @@ run_local(const struct model *m, const struct embed_opts *eo, int argc,
 	return exit_status;
 }
 
+/* ---------------------------------------------------------------- dry run */
+
+/*
+ * Count what a run would send, with the Qwen3 tokenizer (the service's
+ * own count differs by a few percent): texts, requests, tokens and their
+ * cost, the cache's hits taken off; texts over the model's token limit
+ * are listed.  Nothing is sent.  Returns the exit status.
+ */
+static int
+run_dry(struct conf *c, struct cache *cache, int argc, char **argv)
+{
+	static char		*stdin_only[] = { "-", NULL };
+	struct stream_opts	 so;
+	struct stream		*in;
+	struct record		 rec;
+	struct cache_entry	 e;
+	struct tok		*tk;
+	const char		*errstr, *name;
+	char			*path, cost[64] = "";
+	uintmax_t		 texts = 0, hits = 0, sent = 0, over = 0;
+	uintmax_t		 empty = 0, tokens = 0;
+	size_t			 n;
+	int			 i, r, status = 0, st;
+
+	path = datadir_path("qwen3.tok");
+	if ((tk = tok_open(path, &errstr)) == NULL)
+		errx(errno == 0 ? EX_DATAERR : EX_NOINPUT, "%s (run 'make "
+		    "data' to fetch the Qwen3 tokenizer)", errstr);
+	free(path);
+	memset(&so, 0, sizeof(so));
+	so.expect = KIND_TEXT;
+	record_init(&rec);
+	if (argc == 0) {
+		argc = 1;
+		argv = stdin_only;
+	}
+	for (i = 0; i < argc; i++) {
+		name = strcmp(argv[i], "-") == 0 ? "stdin" : argv[i];
+		if ((in = stream_open(argv[i], &so, &errstr, &st)) == NULL) {
+			warnx("%s", errstr);
+			status = st;
+			continue;
+		}
+		while ((r = stream_read(in, &rec, &errstr, &st)) == 1) {
+			texts++;
+			if (rec.text.len == 0) {
+				empty++;
+				if (!c->skip_empty) {
+					warnx("%s:%ju: empty text, id %s", name,
+					    rec.line, rec.id.s);
+					status = EX_DATAERR;
+				}
+				continue;
+			}
+			if (cache != NULL && cache_get(cache, rec.text.s,
+			    rec.text.len, &e, &errstr) == 1) {
+				hits++;
+				continue;
+			}
+			n = tok_count(tk, rec.text.s, rec.text.len);
+			tokens += n;
+			sent++;
+			if (c->limits != NULL && n > c->limits->max_tokens) {
+				warnx("%s:%ju: id %s has %zu tokens, over "
+				    "%s's %zu", name, rec.line, rec.id.s, n,
+				    c->model, c->limits->max_tokens);
+				over++;
+				status = EX_DATAERR;
+			}
+		}
+		if (r == -1) {
+			warnx("%s", errstr);
+			status = st;
+		}
+		stream_close(in);
+	}
+	record_free(&rec);
+	tok_close(tk);
+	if (c->limits != NULL && c->limits->usd_per_mtok > 0)
+		snprintf(cost, sizeof(cost), ", $%.6f at list price",
+		    tokens * c->limits->usd_per_mtok / 1e6);
+	printf("%ju texts, %ju cache hits, %ju to send in %ju requests, "
+	    "%ju tokens%s\n", texts, hits, sent,
+	    (sent + c->batch - 1) / c->batch, tokens, cost);
+	if (over > 0)
+		warnx("%ju texts over the limit of %zu tokens", over,
+		    c->limits->max_tokens);
+	return status;
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static _Noreturn void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: ds-embed [-bCEhpqtvDV] [-A api] [-B url] [-c file] "
+	fprintf(fp, "usage: ds-embed [-bCDEhpqtVvx] [-A api] [-B url] [-c file] "
 	    "[-d dim] [-e stop|skip]\n"
 	    "\t[-I text] [-j jobs] [-K tpm] [-k file] [-l seconds] "
 	    "[-m model] [-n batch]\n"
@@ -1420,7 +1513,7 @@ configure(struct conf *c, const char *api, const char *base,
 		    "OPENAI_API_KEY";
 	} else {
 		from = NULL;
-		if (c->api == DASHSCOPE_NATIVE)
+		if (c->api == DASHSCOPE_NATIVE && !c->dry_run)
 			errx(EX_CONFIG, "no API key: set DASHSCOPE_API_KEY or "
 			    "use -k FILE");
 	}
@@ -1486,6 +1579,7 @@ main(int argc, char *argv[])
 		{ "version",		no_argument,		NULL, 'V' },
 		{ "verbose",		no_argument,		NULL, 'v' },
 		{ "backoff",		required_argument,	NULL, 'w' },
+		{ "dry-run",		no_argument,		NULL, 'x' },
 		{ NULL,			0,			NULL, 0 }
 	};
 	struct conf	 c;
@@ -1508,7 +1602,7 @@ main(int argc, char *argv[])
 	c.use_cache = 1;
 	c.binary = -1;
 	while ((ch = getopt_long(argc, argv,
-	    "A:B:bCc:Dd:Ee:hI:j:K:k:l:m:n:o:pqR:r:s:T:tVvw:", longopts,
+	    "A:B:bCc:Dd:Ee:hI:j:K:k:l:m:n:o:pqR:r:s:T:tVvw:x", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'A':
@@ -1619,6 +1713,9 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				errx(EX_USAGE, "-w %s: %s", optarg, errstr);
 			break;
+		case 'x':
+			c.dry_run = 1;
+			break;
 		default:
 			usage(stderr, EX_USAGE);
 		}
@@ -1629,7 +1726,7 @@ main(int argc, char *argv[])
 	/* A built-in model, named or by default when no service is set. */
 	if (c.model != NULL)
 		local = models_find(c.model);
-	else if (api == NULL && key_file == NULL &&
+	else if (api == NULL && key_file == NULL && !c.dry_run &&
 	    getenv("DASHSCOPE_API_KEY") == NULL) {
 		local = models_find(MODELS_LOCAL_DEFAULT);
 		warnx("no DASHSCOPE_API_KEY: using the built-in model %s",
@@ -1638,6 +1735,9 @@ main(int argc, char *argv[])
 	if (local != NULL) {
 		struct embed_opts eo;
 
+		if (c.dry_run)
+			errx(EX_USAGE, "-x: %s is computed here: nothing to "
+			    "estimate", local->name);
 		if (c.instruct != NULL || output != NULL)
 			errx(EX_USAGE, "%s: %s is computed here: no %s",
 			    c.instruct != NULL ? "-I" : "-o", local->name,
@@ -1717,6 +1817,14 @@ main(int argc, char *argv[])
 			if (r.cache == NULL)
 				errx(EX_CANTCREAT, "%s", errstr);
 		}
+	}
+	if (c.dry_run) {
+		status = run_dry(&c, r.cache, argc, argv);
+		cache_close(r.cache);
+		free(cpath);
+		if (ferror(stdout) || fclose(stdout) == EOF)
+			err(EX_IOERR, "stdout");
+		exit(status);
 	}
 	if ((r.http = http_open(c.jobs, &errstr)) == NULL)
 		errx(EX_SOFTWARE, "%s", errstr);
