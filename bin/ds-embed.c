@@ -852,7 +852,17 @@ handle_response(struct run *r, const struct http_response *hr)
 		    hr->status, hr->seconds, hr->len);
 	if (hr->error == HTTP_OK && hr->status == 200) {
 		if ((pr = dashscope_parse(r->json, &r->params, hr->body,
-		    hr->len, b->n, &r->res, &perr)) == 0) {
+		    hr->len, b->n, &r->res, &perr)) == 0 &&
+		    r->res.dim != r->dim && r->dim != 0 &&
+		    (r->c->output & DASHSCOPE_DENSE)) {
+			/* One stream, one dimension. */
+			why = msgf("response has %zu dimensions, earlier ones "
+			    "had %zu", r->res.dim, r->dim);
+			give_up(r, b, EX_DATAERR, why);
+			free(why);
+			return;
+		}
+		if (pr == 0) {
 			take_result(r, b);
 			return;
 		}
@@ -1591,6 +1601,7 @@ main(int argc, char *argv[])
 	const struct model *local = NULL;
 	char		*space, *cpath = NULL, *auth = NULL;
 	int		 ch, query = 0, document = 0, status, progress = -1;
+	int		 reader_done;
 	size_t		 i, nh;
 
 	memset(&c, 0, sizeof(c));
@@ -1852,7 +1863,21 @@ main(int argc, char *argv[])
 	pthread_mutex_lock(&rd.lock);
 	rd.stop = 1;
 	pthread_cond_broadcast(&rd.room);
+	reader_done = rd.eof;
 	pthread_mutex_unlock(&rd.lock);
+	if (!reader_done) {
+		/*
+		 * Stopped before the input ended: the reader may be blocked
+		 * on a producer that never ends; leave without waiting.
+		 */
+		cache_close(r.cache);
+		if (r.sparse_fp != NULL && (ferror(r.sparse_fp) ||
+		    fclose(r.sparse_fp) == EOF))
+			err(EX_IOERR, "%s", c.sparse_out);
+		if (ferror(stdout) || fflush(stdout) == EOF)
+			err(EX_IOERR, "stdout");
+		_exit(status);
+	}
 	pthread_join(rd.thread, NULL);
 
 	if (r.sparse_fp != NULL && (ferror(r.sparse_fp) ||

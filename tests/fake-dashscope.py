@@ -329,16 +329,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "usage": {"total_tokens": total}, "request_id": rid}
         if o.pool:
             # Vectors arrive preformatted: splice them in as raw JSON.
-            raw = {}
+            parts = []
             for it in items:
-                if "embedding" in it:
-                    key = "\x00@%d@\x00" % len(raw)
-                    raw[json.dumps(key)] = it["embedding"]
-                    it["embedding"] = key
-            text = json.dumps(body, ensure_ascii=False,
-                              separators=(",", ":"))
-            for k, v in raw.items():
-                text = text.replace(k, v, 1)
+                vec = it.pop("embedding", None)
+                head = json.dumps(it, ensure_ascii=False,
+                                  separators=(",", ":"))
+                if vec is not None:
+                    head = head[:-1] + ',"embedding":' + vec + "}"
+                parts.append(head)
+            listed = "[" + ",".join(parts) + "]"
+            if self.compat:
+                text = ('{"object":"list","model":%s,"data":%s,"usage":'
+                        '{"prompt_tokens":%d,"total_tokens":%d},"id":"%s"}'
+                        % (json.dumps(model), listed, total, total, rid))
+            else:
+                text = ('{"output":{"embeddings":%s},"usage":'
+                        '{"total_tokens":%d},"request_id":"%s"}'
+                        % (listed, total, rid))
             self.send_raw(200, text.encode(), "application/json")
             return 200, None
         self.send_json(200, body)
@@ -469,6 +476,8 @@ def main():
                     help="serve one of this many preformatted vectors, "
                     "chosen by the text's hash (for benchmarks: the "
                     "fake's own formatting is then not the bottleneck)")
+    ap.add_argument("--pool-dim", type=int, default=1024,
+                    help="dimension of the pool formatted at start")
     ap.add_argument("--rpm", type=int, default=0)
     ap.add_argument("--tpm", type=int, default=0)
     ap.add_argument("--window", type=float, default=60.0,
@@ -485,6 +494,12 @@ def main():
 
     srv = Server(("127.0.0.1", opts.port), Handler)
     srv.state = State(opts)
+    # Format the pool once, before any fork: text-embedding-v4 documents.
+    for i in range(opts.pool):
+        srv.state.pool[("text-embedding-v4", opts.pool_dim, "document",
+                        None, i)] = json.dumps(
+            vector("text-embedding-v4", opts.pool_dim, "document", None,
+                   "pool %d" % i), separators=(",", ":"))
     port = srv.server_address[1]
     if opts.port_file:
         tmp = opts.port_file + ".tmp"
