@@ -24,7 +24,7 @@
  *	48	u64	word pool offset	56 u64 word pool size
  *	64	u64	word offsets (nwords u32 into the pool, NUL-terminated words)
  *	72	u64	hash table (slots u32: word index + 1, 0 for empty)
- *	80	u64	common component (dim f32, unit length)
+ *	80	u64	common component (dim f32, unit length; zero: none)
  *	88	u64	row scales (nwords f32; type 2 only, else 0)
  *	96	u64	vectors (nwords * dim f32 or int8, row-major)
  *	104	u64	file size

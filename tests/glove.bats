@@ -176,7 +176,8 @@ zeros=$(printf '0%.0s ' $(seq 100) | sed 's/ $//')
 
 @test "tokens: periods inside words split them; numbers are unknown" {
 	same "www.google.com" "www google com"
-	same "cat 1,000 3.5" "cat ,"
+	same "cat 1,000 3.5 10:30" "cat"
+	same "cat, 1, dog" "cat , , dog"
 }
 
 @test "word order does not matter (a bag of words)" {
@@ -333,6 +334,14 @@ PY
 	corrupt "word pool is not terminated"
 }
 
+@test "corrupt model: a common component that is not a unit vector (65)" {
+	damaged
+	off=$(u64 80)
+	printf '\0\0\240\100' |
+	    dd of=m/glove-100d.bin bs=1 seek="$off" conv=notrunc 2>/dev/null
+	corrupt "common component is not a unit vector"
+}
+
 @test "corrupt model: a hash table entry out of range is caught (65)" {
 	damaged
 	off=$(u64 72)
@@ -395,4 +404,20 @@ PY
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(printf '%s\n' "${lines[1]}" | cut -f1)" = "a" ]
 	[ "$stderr" = "ds-embed: 1 of 2 texts had no known word (skipped)" ]
+}
+
+@test "scripts/fortunes-corpus: one record per fortune, labelled by file" {
+	mkdir -p f
+	printf 'A cat\n\tsat.\n%%\nback\\slash\n%%\n' > f/pets
+	printf 'Beam me up.\n' > f/startrek
+	FORTUNES_DIR=f FORTUNES_TOPICS="pets startrek" \
+	    run -0 --separate-stderr "$BATS_TEST_DIRNAME/../scripts/fortunes-corpus"
+	[ "$output" = "pets-1	pets	A cat sat.
+pets-2	pets	back\\\\slash
+startrek-1	startrek	Beam me up." ]
+	[ -z "$stderr" ]
+	FORTUNES_DIR=f FORTUNES_TOPICS="pets law" \
+	    run -66 --separate-stderr "$BATS_TEST_DIRNAME/../scripts/fortunes-corpus"
+	[ -z "$output" ]
+	[ "$stderr" = "scripts/fortunes-corpus: f/law: missing (apt-get install fortunes, or run scripts/setup)" ]
 }

@@ -22,8 +22,8 @@
 static _Noreturn void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: glove-convert [-a sif_a] [-b zipf_b] [-L length] "
-	    "[-q f32|i8] input.json|- output\n");
+	fprintf(fp, "usage: glove-convert [-P] [-a sif_a] [-b zipf_b] "
+	    "[-L length] [-q f32|i8] input.json|- output\n");
 	exit(status);
 }
 
@@ -687,15 +687,15 @@ main(int argc, char *argv[])
 	struct vocab	 m;
 	FILE		*fp;
 	float		*pc;
-	double		 a = 1e-3, zb = 2.7, zh;
+	double		 a = 1e-4, zb = 2.7, zh;
 	const char	*errstr;
 	size_t		 text_len = 20, cap, r;
-	int		 ch, type = GLOVE_I8;
+	int		 ch, type = GLOVE_I8, no_pc = 0;
 
-	while ((ch = getopt(argc, argv, "a:b:hL:q:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:hL:Pq:")) != -1) {
 		switch (ch) {
 		case 'a':
-			a = real_parse(optarg, 1e-8, 1, &errstr);
+			a = real_parse(optarg, 1e-8, 1e6, &errstr);
 			if (errstr != NULL)
 				errx(EX_USAGE, "-a %s: %s", optarg, errstr);
 			break;
@@ -711,6 +711,9 @@ main(int argc, char *argv[])
 			    &errstr);
 			if (errstr != NULL)
 				errx(EX_USAGE, "-L %s: %s", optarg, errstr);
+			break;
+		case 'P':
+			no_pc = 1;
 			break;
 		case 'q':
 			if (strcmp(optarg, "f32") == 0)
@@ -759,7 +762,8 @@ main(int argc, char *argv[])
 	for (r = m.nwords; r > 0; r--)
 		zh += 1 / ((double)r + zb);
 	pc = xcalloc(m.dim, sizeof(float));
-	common_component(&m, a, zb, zh, text_len, pc);
+	if (!no_pc)
+		common_component(&m, a, zb, zh, text_len, pc);
 	write_model(&m, type, a, zb, zh, text_len, pc, argv[1]);
 
 	for (r = 0; r < m.nwords; r++)
