@@ -333,7 +333,18 @@ summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ c
 	texts 200 >in.tsv
 	DASHSCOPE_HTTP_BASE_URL=$base ds-embed -j 1 -d 64 in.tsv >part.tsv 2>/dev/null 3>&- &
 	pid=$!
-	sleep 1.2
+	# Kill it once some answers are committed, well before the end.
+	count='import sqlite3, sys
+try:
+    print(sqlite3.connect(sys.argv[1]).execute("select count(*) from embedding").fetchone()[0])
+except sqlite3.Error:
+    print(0)'
+	i=0
+	while [ "$(python3 -c "$count" cache/ds/embed.sqlite 2>/dev/null || echo 0)" -lt 10 ] &&
+	    [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	kill -9 "$pid"
 	wait "$pid" || true
 	cached=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from embedding").fetchone()[0])' cache/ds/embed.sqlite)
