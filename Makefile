@@ -61,10 +61,12 @@ BIN += bin/ds-embed
 MAN += docs/ds-embed.1
 HDR += lib/glove.h lib/models.h
 LIB += lib/glove.o lib/models.o
+HDR += lib/http.h lib/json.h lib/dashscope.h lib/cache.h lib/retry.h
+LIB += lib/http.o lib/json.o lib/dashscope.o lib/cache.o lib/retry.o
 
 bin/ds-embed: bin/ds-embed.o lib/libds.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-embed.o lib/libds.a \
-	    $(CURL_LIBS) -lutf8proc -lm
+	    $(CURL_LIBS) -lsqlite3 -lpthread -lutf8proc -lm
 
 # The converter of the GloVe vectors, run by scripts/glove-data.
 tools/glove-convert: tools/glove-convert.c lib/glove.h lib/util.o lib/glove.o \

@@ -1,0 +1,333 @@
+/* http: concurrent POST requests over libcurl's multi interface. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+#include "util.h"
+
+/* One transfer: a reusable easy handle and the response it collects. */
+struct slot {
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			*body;
+	size_t			 len, cap;
+	size_t			 max;
+	int			 toobig;
+	long			 retry_after_ms;
+	void			*udata;
+	int			 busy;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+struct http {
+	CURLM		*multi;
+	struct slot	*slots;
+	size_t		 nslots;
+	size_t		 inflight;
+	struct slot	*returned;	/* handed out by the last http_wait */
+};
+
+static int	global_ready;
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct slot	*s = arg;
+	size_t		 n = size * nmemb, need;
+
+	if (s->max > 0 && s->len + n > s->max) {
+		s->toobig = 1;
+		return 0;	/* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	need = s->len + n + 1;
+	if (need > s->cap) {
+		s->cap = s->cap == 0 ? 16384 : s->cap;
+		while (s->cap < need)
+			s->cap *= 2;
+		s->body = xreallocarray(s->body, s->cap, 1);
+	}
+	memcpy(s->body + s->len, data, n);
+	s->len += n;
+	s->body[s->len] = '\0';
+	return n;
+}
+
+/* Retry-After: delta-seconds (RFC 9110 10.2.3); an HTTP-date is ignored. */
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct slot	*s = arg;
+	size_t		 n = size * nitems;
+	static const char name[] = "retry-after:";
+	size_t		 i, k = sizeof(name) - 1;
+	long		 v = 0;
+	int		 digits = 0;
+
+	if (n > 5 && strncmp(data, "HTTP/", 5) == 0)
+		s->retry_after_ms = -1;	/* a new response (after 100 etc.) */
+	if (n <= k)
+		return n;
+	for (i = 0; i < k; i++)
+		if (tolower((unsigned char)data[i]) != name[i])
+			return n;
+	while (i < n && (data[i] == ' ' || data[i] == '\t'))
+		i++;
+	for (; i < n && isdigit((unsigned char)data[i]); i++) {
+		if (v < 86400)
+			v = v * 10 + (data[i] - '0');
+		digits = 1;
+	}
+	if (digits)
+		s->retry_after_ms = (v > 86400 ? 86400 : v) * 1000;
+	return n;
+}
+
+struct http *
+http_open(size_t max_inflight, const char **errstr)
+{
+	struct http	*h;
+	size_t		 i;
+
+	if (!global_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			*errstr = "cannot initialise libcurl";
+			return NULL;
+		}
+		global_ready = 1;
+	}
+	if (max_inflight == 0)
+		max_inflight = 1;
+	h = xcalloc(1, sizeof(*h));
+	if ((h->multi = curl_multi_init()) == NULL) {
+		free(h);
+		*errstr = "cannot initialise libcurl";
+		return NULL;
+	}
+	/* Keep one connection per request in flight, and reuse them. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)max_inflight);
+	h->nslots = max_inflight;
+	h->slots = xcalloc(max_inflight, sizeof(*h->slots));
+	for (i = 0; i < max_inflight; i++) {
+		if ((h->slots[i].easy = curl_easy_init()) == NULL) {
+			http_close(h);
+			*errstr = "cannot initialise libcurl";
+			return NULL;
+		}
+	}
+	return h;
+}
+
+int
+http_start(struct http *h, const struct http_request *rq, const char **errstr)
+{
+	struct slot		*s = NULL;
+	const char *const	*hp;
+	CURL			*e;
+	size_t			 i;
+
+	for (i = 0; i < h->nslots; i++)
+		if (!h->slots[i].busy && &h->slots[i] != h->returned) {
+			s = &h->slots[i];
+			break;
+		}
+	if (s == NULL) {
+		*errstr = "too many requests in flight";
+		return -1;
+	}
+	e = s->easy;
+	curl_easy_reset(e);	/* keeps the connection and DNS caches */
+	curl_slist_free_all(s->headers);
+	s->headers = NULL;
+	for (hp = rq->headers; hp != NULL && *hp != NULL; hp++) {
+		struct curl_slist *n = curl_slist_append(s->headers, *hp);
+
+		if (n == NULL) {
+			*errstr = "out of memory";
+			return -1;
+		}
+		s->headers = n;
+	}
+	s->len = 0;
+	if (s->body != NULL)
+		s->body[0] = '\0';
+	s->max = rq->max_response;
+	s->toobig = 0;
+	s->retry_after_ms = -1;
+	s->udata = rq->udata;
+	s->errbuf[0] = '\0';
+
+	curl_easy_setopt(e, CURLOPT_URL, rq->url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)rq->body_len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+	if (rq->connect_timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+		    rq->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	/* Responses of a few hundred kB: fewer, larger reads. */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Never follow a redirect: it would carry the key elsewhere. */
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		*errstr = "libcurl refused the request";
+		return -1;
+	}
+	s->busy = 1;
+	h->inflight++;
+	return 0;
+}
+
+size_t
+http_inflight(const struct http *h)
+{
+	return h->inflight;
+}
+
+static struct slot *
+slot_of(struct http *h, CURL *e)
+{
+	size_t	i;
+
+	for (i = 0; i < h->nslots; i++)
+		if (h->slots[i].easy == e)
+			return &h->slots[i];
+	return NULL;
+}
+
+static int
+collect(struct http *h, struct http_response *res)
+{
+	CURLMsg		*m;
+	struct slot	*s;
+	int		 left;
+	double		 secs = 0;
+
+	while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		if ((s = slot_of(h, m->easy_handle)) == NULL)
+			continue;
+		memset(res, 0, sizeof(*res));
+		res->udata = s->udata;
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &res->status);
+		curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &secs);
+		res->seconds = secs;
+		res->retry_after_ms = s->retry_after_ms;
+		switch (m->data.result) {
+		case CURLE_OK:
+			res->error = HTTP_OK;
+			break;
+		case CURLE_OPERATION_TIMEDOUT:
+			res->error = HTTP_ETIMEOUT;
+			break;
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+			res->error = HTTP_ECONNECT;
+			break;
+		default:
+			res->error = s->toobig ? HTTP_ETOOBIG : HTTP_ETRANSPORT;
+			break;
+		}
+		if (res->error != HTTP_OK) {
+			res->status = 0;
+			if (res->error == HTTP_ETOOBIG)
+				res->errstr = "response too large";
+			else if (s->errbuf[0] != '\0')
+				res->errstr = s->errbuf;
+			else
+				res->errstr = curl_easy_strerror(
+				    m->data.result);
+		}
+		if (s->body == NULL) {
+			s->body = xmalloc(1);
+			s->cap = 1;
+			s->body[0] = '\0';
+		}
+		res->body = s->body;
+		res->len = s->len;
+		curl_multi_remove_handle(h->multi, s->easy);
+		s->busy = 0;
+		h->inflight--;
+		h->returned = s;
+		return 1;
+	}
+	return 0;
+}
+
+int
+http_wait(struct http *h, long timeout_ms, struct http_response *res,
+    const char **errstr)
+{
+	int	running, n;
+
+	h->returned = NULL;
+	if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+		*errstr = "libcurl failed";
+		return -1;
+	}
+	if (collect(h, res))
+		return 1;
+	if (timeout_ms > 0) {
+		if (curl_multi_poll(h->multi, NULL, 0, (int)timeout_ms, &n) !=
+		    CURLM_OK) {
+			*errstr = "libcurl failed to poll";
+			return -1;
+		}
+		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+			*errstr = "libcurl failed";
+			return -1;
+		}
+		if (collect(h, res))
+			return 1;
+	}
+	return 0;
+}
+
+void
+http_wakeup(struct http *h)
+{
+	curl_multi_wakeup(h->multi);
+}
+
+void
+http_close(struct http *h)
+{
+	size_t	i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->nslots; i++) {
+		struct slot *s = &h->slots[i];
+
+		if (s->easy != NULL) {
+			if (s->busy)
+				curl_multi_remove_handle(h->multi, s->easy);
+			curl_easy_cleanup(s->easy);
+		}
+		curl_slist_free_all(s->headers);
+		free(s->body);
+	}
+	free(h->slots);
+	curl_multi_cleanup(h->multi);
+	free(h);
+}

@@ -1,0 +1,764 @@
+/* json: jsmn tokens over a borrowed buffer, and a JSON writer. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include "json.h"
+#include "numfmt.h"
+#include "util.h"
+
+/*
+ * An array of numbers is read straight into nums while the text is
+ * tokenised, and jsmn skips over it: an embedding of 1024 floats is one
+ * token, not 1025, and its numbers are parsed once.
+ */
+struct span {
+	int	 tok;		/* the array's token */
+	size_t	 off, n;	/* its numbers: nums[off .. off + n) */
+};
+
+struct json {
+	jsmntok_t	*toks;
+	size_t		 cap;
+	int		 n;
+	const char	*buf;
+	float		*nums;
+	size_t		 nnums, nums_cap;
+	struct span	*spans;
+	size_t		 nspans, spans_cap;
+};
+
+static const double	pow10_tab[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+/* Their inverses, each within half a unit: a product, not a division. */
+static const double	inv10_tab[] = {
+	1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10,
+	1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20,
+	1e-21, 1e-22
+};
+
+/*
+ * If s[0..8) are eight ASCII digits, store their value in *v and return
+ * 1.  Eight bytes at once: each byte minus '0' must be below 10, and the
+ * digits combine pairwise, then in fours, then all eight.
+ */
+static int
+eight_digits(const char *s, uint64_t *v)
+{
+	uint64_t	x, t;
+
+	memcpy(&x, s, 8);
+	/* Little-endian: the first digit is the low byte. */
+	t = x - UINT64_C(0x3030303030303030);
+	if (((x & UINT64_C(0xf0f0f0f0f0f0f0f0)) |
+	    (((x + UINT64_C(0x0606060606060606)) &
+	    UINT64_C(0xf0f0f0f0f0f0f0f0)) >> 4)) !=
+	    UINT64_C(0x3333333333333333))
+		return 0;
+	t = t * 10 + (t >> 8);	/* pairs in bytes 0, 2, 4, 6 */
+	t = ((t & UINT64_C(0x000000ff000000ff)) *
+	    (100 + (UINT64_C(1000000) << 32)) +
+	    ((t >> 16) & UINT64_C(0x000000ff000000ff)) *
+	    (1 + (UINT64_C(10000) << 32))) >> 32;
+	*v = t;
+	return 1;
+}
+
+/*
+ * Read one JSON number from s[0..len) as the nearest float.  The digits
+ * (the first 19) go into an integer that becomes a double, scaled by a
+ * power of ten: three roundings, so the double is within a few of its
+ * units of the decimal, far closer than float's half unit.  Only when it
+ * lies that close to a midpoint between two floats could the rounding go
+ * either way; then, and for exponents out of the exact range,
+ * numfmt_parse_float decides.  Returns the bytes used, 0 if s does not
+ * start with a JSON number.
+ */
+static size_t
+number(const char *s, size_t len, float *out)
+{
+	uint64_t	m = 0, bits, low;
+	size_t		i = 0, d0;
+	int		e = 0, ndig = 0, neg = 0;
+	double		d;
+
+	if (i < len && s[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i >= len || s[i] < '0' || s[i] > '9')
+		return 0;
+	if (s[i] == '0')
+		i++;
+	else
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (ndig < 19) {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				ndig++;
+			} else
+				e++;
+		}
+	if (i < len && s[i] == '.') {
+		uint64_t	eight;
+
+		for (d0 = ++i; m == 0 && i < len && s[i] == '0'; i++)
+			e--;
+		while (ndig + 8 <= 19 && i + 8 <= len &&
+		    eight_digits(s + i, &eight)) {
+			m = m * 100000000 + eight;
+			if (m != 0)
+				ndig += 8;	/* leading zeros were skipped */
+			e -= 8;
+			i += 8;
+		}
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (m == 0 && s[i] == '0') {
+				e--;
+				continue;
+			}
+			if (ndig < 19) {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				ndig++;
+				e--;
+			}
+		}
+		if (i == d0)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		int	eneg = 0, ev = 0;
+
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		for (d0 = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			if (ev < 100000)
+				ev = ev * 10 + (s[i] - '0');
+		if (i == d0)
+			return 0;
+		e += eneg ? -ev : ev;
+	}
+	if (m == 0) {
+		*out = neg ? -0.0f : 0.0f;
+		return i;
+	}
+	if (e < -22 || e > 22)
+		goto slow;
+	d = (double)m;
+	d = e < 0 ? d * inv10_tab[-e] : d * pow10_tab[e];
+	if (d < FLT_MIN || d > FLT_MAX)
+		goto slow;
+	memcpy(&bits, &d, sizeof(bits));
+	/* The 29 bits a float drops; 1 << 28 is a midpoint. */
+	low = bits & ((UINT64_C(1) << 29) - 1);
+	if (low + 16 >= (UINT64_C(1) << 28) && low <= (UINT64_C(1) << 28) + 16)
+		goto slow;
+	*out = neg ? -(float)d : (float)d;
+	return i;
+slow:
+	return numfmt_parse_float(s, i, out) == i ? i : 0;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/*
+ * If s[from..] (just after a '[') is a flat array of finite numbers,
+ * append them to j->nums, set *count and return the offset of its ']';
+ * else return 0 and leave nums as it was.
+ */
+static size_t
+scan_numbers(struct json *j, const char *s, size_t len, size_t from,
+    size_t *count)
+{
+	size_t	i = from, used, start = j->nnums;
+	float	f;
+
+	for (;;) {
+		while (i < len && is_space(s[i]))
+			i++;
+		if ((used = number(s + i, len - i, &f)) == 0 || !isfinite(f))
+			break;
+		i += used;
+		if (j->nnums == j->nums_cap) {
+			j->nums_cap = j->nums_cap == 0 ? 4096 : 2 * j->nums_cap;
+			j->nums = xreallocarray(j->nums, j->nums_cap,
+			    sizeof(float));
+		}
+		j->nums[j->nnums++] = f;
+		while (i < len && is_space(s[i]))
+			i++;
+		if (i < len && s[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && s[i] == ']') {
+			*count = j->nnums - start;
+			return i;
+		}
+		break;
+	}
+	j->nnums = start;
+	return 0;
+}
+
+/* Run jsmn over buf[0..len), growing the token array as it asks. */
+static int
+run_jsmn(struct json *j, jsmn_parser *p, const char *buf, size_t len)
+{
+	int	r;
+
+	/* jsmn resumes where it stopped once given more tokens. */
+	while ((r = jsmn_parse(p, buf, len, j->toks, (unsigned)j->cap)) ==
+	    JSMN_ERROR_NOMEM) {
+		if (j->cap > INT32_MAX / 2)
+			return JSMN_ERROR_INVAL;
+		j->cap *= 2;
+		j->toks = xreallocarray(j->toks, j->cap, sizeof(*j->toks));
+	}
+	return r;
+}
+
+struct json *
+json_new(void)
+{
+	return xcalloc(1, sizeof(struct json));
+}
+
+void
+json_free(struct json *j)
+{
+	if (j == NULL)
+		return;
+	free(j->toks);
+	free(j->nums);
+	free(j->spans);
+	free(j);
+}
+
+int
+json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
+{
+	jsmn_parser	 p;
+	const char	*q;
+	size_t		 from = 0, k, m, close, count, mark;
+	int		 r, i, t;
+
+	j->n = 0;
+	j->buf = buf;
+	j->nnums = j->nspans = 0;
+	if (j->cap == 0) {
+		j->cap = 1024;
+		j->toks = xreallocarray(NULL, j->cap, sizeof(*j->toks));
+	}
+	jsmn_init(&p);
+	while (from < len && (q = memchr(buf + from, '[', len - from)) !=
+	    NULL) {
+		k = (size_t)(q - buf);
+		from = k + 1;
+		for (m = k + 1; m < len && is_space(buf[m]); m++)
+			;
+		if (m == len || (buf[m] != '-' && (buf[m] < '0' ||
+		    buf[m] > '9')))
+			continue;
+		mark = j->nnums;
+		if ((close = scan_numbers(j, buf, len, k + 1, &count)) == 0)
+			continue;
+		/* Tokenise up to the '[' and check it opened an array. */
+		r = run_jsmn(j, &p, buf, k + 1);
+		if (r < 0 && r != JSMN_ERROR_PART)
+			goto bad;
+		t = (int)p.toknext - 1;
+		if (t < 0 || p.pos != k + 1 || j->toks[t].type != JSMN_ARRAY ||
+		    j->toks[t].start != (int)k) {
+			j->nnums = mark;	/* a '[' inside a string */
+			continue;
+		}
+		j->toks[t].size = (int)count;
+		if (j->nspans == j->spans_cap) {
+			j->spans_cap = j->spans_cap == 0 ? 64 :
+			    2 * j->spans_cap;
+			j->spans = xreallocarray(j->spans, j->spans_cap,
+			    sizeof(*j->spans));
+		}
+		j->spans[j->nspans].tok = t;
+		j->spans[j->nspans].off = mark;
+		j->spans[j->nspans].n = count;
+		j->nspans++;
+		p.pos = (unsigned)close;	/* jsmn goes on at the ']' */
+		from = close + 1;
+	}
+	r = run_jsmn(j, &p, buf, len);
+bad:
+	if (r == JSMN_ERROR_PART) {
+		*errstr = "truncated";
+		return -1;
+	}
+	if (r < 0) {
+		*errstr = "malformed";
+		return -1;
+	}
+	r = (int)p.toknext;
+	if (r == 0) {
+		*errstr = "empty";
+		return -1;
+	}
+	for (i = 0; i < r; i++)
+		if (j->toks[i].end < 0) {
+			*errstr = "truncated";
+			return -1;
+		}
+	/* One value only: a second top-level token is garbage after it. */
+	for (i = 1; i < r; i++)
+		if (j->toks[i].start >= j->toks[0].end) {
+			*errstr = "malformed";
+			return -1;
+		}
+	j->n = r;
+	return 0;
+}
+
+/* The numbers of array t, if it was read as one span, else NULL. */
+static const struct span *
+span_of(const struct json *j, int t)
+{
+	size_t	lo = 0, hi = j->nspans, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (j->spans[mid].tok == t)
+			return &j->spans[mid];
+		if (j->spans[mid].tok < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+enum json_type
+json_type(const struct json *j, int t)
+{
+	char	c;
+
+	if (t < 0 || t >= j->n)
+		return JSON_NONE;
+	switch (j->toks[t].type) {
+	case JSMN_OBJECT:
+		return JSON_OBJECT;
+	case JSMN_ARRAY:
+		return JSON_ARRAY;
+	case JSMN_STRING:
+		return JSON_STRING;
+	case JSMN_PRIMITIVE:
+		c = j->buf[j->toks[t].start];
+		if (c == 't')
+			return JSON_TRUE;
+		if (c == 'f')
+			return JSON_FALSE;
+		if (c == 'n')
+			return JSON_NULL;
+		return JSON_NUMBER;
+	default:
+		return JSON_NONE;
+	}
+}
+
+size_t
+json_size(const struct json *j, int t)
+{
+	enum json_type	ty = json_type(j, t);
+
+	if (ty != JSON_OBJECT && ty != JSON_ARRAY)
+		return 0;
+	return (size_t)j->toks[t].size;
+}
+
+/* The token after t's whole subtree. */
+static int
+skip(const struct json *j, int t)
+{
+	int	end = j->toks[t].end, i = t + 1;
+
+	while (i < j->n && j->toks[i].start < end)
+		i++;
+	return i;
+}
+
+int
+json_first(const struct json *j, int t)
+{
+	if (json_size(j, t) == 0 || span_of(j, t) != NULL)
+		return -1;
+	return t + 1;
+}
+
+int
+json_next(const struct json *j, int parent, int t)
+{
+	int	i;
+
+	if (parent < 0 || parent >= j->n || t <= parent || t >= j->n)
+		return -1;
+	i = skip(j, t);
+	if (i < j->n && j->toks[i].start < j->toks[parent].end)
+		return i;
+	return -1;
+}
+
+int
+json_get(const struct json *j, int t, const char *key)
+{
+	int	k;
+
+	if (json_type(j, t) != JSON_OBJECT)
+		return -1;
+	for (k = json_first(j, t); k != -1; k = json_next(j, t, k + 1))
+		if (k + 1 < j->n && json_streq(j, k, key))
+			return k + 1;
+	return -1;
+}
+
+static unsigned
+hexval(const char *s)
+{
+	unsigned	v = 0;
+	int		i;
+
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return 0x110000;
+	}
+	return v;
+}
+
+static size_t
+put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Unescape s[0..len) into o (room for len + 1); returns the length. */
+static size_t
+unescape(char *o, const char *s, size_t len)
+{
+	size_t		i = 0, k = 0;
+	unsigned	cp, lo;
+
+	while (i < len) {
+		if (s[i] != '\\' || i + 1 >= len) {
+			o[k++] = s[i++];
+			continue;
+		}
+		switch (s[i + 1]) {
+		case 'b': o[k++] = '\b'; i += 2; continue;
+		case 'f': o[k++] = '\f'; i += 2; continue;
+		case 'n': o[k++] = '\n'; i += 2; continue;
+		case 'r': o[k++] = '\r'; i += 2; continue;
+		case 't': o[k++] = '\t'; i += 2; continue;
+		case '"': case '\\': case '/':
+			o[k++] = s[i + 1];
+			i += 2;
+			continue;
+		case 'u':
+			if (i + 6 > len || (cp = hexval(s + i + 2)) > 0xffff)
+				break;
+			i += 6;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= len &&
+			    s[i] == '\\' && s[i + 1] == 'u' &&
+			    (lo = hexval(s + i + 2)) >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				i += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000)
+				cp = 0xfffd;	/* a lone surrogate */
+			/* Escapes never expand: 6 or 12 bytes give <= 4. */
+			k += put_utf8(o + k, cp);
+			continue;
+		default:
+			break;
+		}
+		o[k++] = s[i++];
+	}
+	o[k] = '\0';
+	return k;
+}
+
+int
+json_streq(const struct json *j, int t, const char *s)
+{
+	const jsmntok_t	*tk;
+	const char	*p;
+	size_t		 len, slen = strlen(s);
+	char		 small[256];
+	size_t		 k;
+
+	if (json_type(j, t) != JSON_STRING)
+		return 0;
+	tk = &j->toks[t];
+	p = j->buf + tk->start;
+	len = (size_t)(tk->end - tk->start);
+	if (memchr(p, '\\', len) == NULL)
+		return len == slen && memcmp(p, s, len) == 0;
+	if (len >= sizeof(small))
+		return 0;	/* keys we look up are short */
+	k = unescape(small, p, len);
+	return k == slen && memcmp(small, s, k) == 0;
+}
+
+char *
+json_strdup(const struct json *j, int t)
+{
+	const jsmntok_t	*tk;
+	size_t		 len;
+	char		*o;
+
+	if (t < 0 || t >= j->n)
+		return xstrdup("");
+	tk = &j->toks[t];
+	len = (size_t)(tk->end - tk->start);
+	o = xmalloc(len + 1);
+	if (tk->type == JSMN_STRING)
+		unescape(o, j->buf + tk->start, len);
+	else {
+		memcpy(o, j->buf + tk->start, len);
+		o[len] = '\0';
+	}
+	return o;
+}
+
+/* JSON's number grammar (RFC 8259 section 6), which strtod is wider than. */
+static int
+is_number(const char *s, size_t len)
+{
+	size_t	i = 0, d;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else {
+		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < len && s[i] == '.') {
+		for (d = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i == len;
+}
+
+int
+json_integer(const struct json *j, int t, long long *out)
+{
+	const jsmntok_t	*tk;
+	long long	 v = 0;
+	int		 i, neg = 0;
+
+	if (json_type(j, t) != JSON_NUMBER)
+		return -1;
+	tk = &j->toks[t];
+	i = tk->start;
+	if (j->buf[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i >= tk->end)
+		return -1;
+	for (; i < tk->end; i++) {
+		char c = j->buf[i];
+
+		if (c < '0' || c > '9' || v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*out = neg ? -v : v;
+	return 0;
+}
+
+int
+json_number(const struct json *j, int t, double *out)
+{
+	const jsmntok_t	*tk;
+	char		 tmp[64];
+	size_t		 len;
+
+	if (json_type(j, t) != JSON_NUMBER)
+		return -1;
+	tk = &j->toks[t];
+	len = (size_t)(tk->end - tk->start);
+	if (len >= sizeof(tmp) || !is_number(j->buf + tk->start, len))
+		return -1;
+	memcpy(tmp, j->buf + tk->start, len);
+	tmp[len] = '\0';
+	*out = strtod(tmp, NULL);
+	return 0;
+}
+
+long
+json_floats(const struct json *j, int t, float *out, size_t max)
+{
+	size_t		 n, k;
+	const jsmntok_t	*tk;
+	const struct span *sp;
+
+	if (json_type(j, t) != JSON_ARRAY)
+		return -1;
+	n = (size_t)j->toks[t].size;
+	if (n > max)
+		return -1;
+	if ((sp = span_of(j, t)) != NULL) {
+		memcpy(out, j->nums + sp->off, n * sizeof(float));
+		return (long)n;
+	}
+	if ((size_t)t + n >= (size_t)j->n)
+		return -1;
+	/* The elements of a flat array are the n tokens that follow it. */
+	for (k = 0; k < n; k++) {
+		const char	*s;
+		size_t		 len;
+		char		 c;
+
+		tk = &j->toks[t + 1 + k];
+		if (tk->type != JSMN_PRIMITIVE)
+			return -1;
+		s = j->buf + tk->start;
+		len = (size_t)(tk->end - tk->start);
+		c = s[0];
+		if (c != '-' && (c < '0' || c > '9'))
+			return -1;
+		if (numfmt_parse_float(s, len, &out[k]) != len ||
+		    !isfinite(out[k]))
+			return -1;
+	}
+	return (long)n;
+}
+
+static void
+reserve(struct json_out *o, size_t more)
+{
+	size_t	need = o->len + more + 1;
+
+	if (need <= o->cap)
+		return;
+	if (o->cap == 0)
+		o->cap = 1024;
+	while (o->cap < need)
+		o->cap *= 2;
+	o->buf = xreallocarray(o->buf, o->cap, 1);
+}
+
+void
+json_out_raw(struct json_out *o, const char *s, size_t len)
+{
+	reserve(o, len);
+	memcpy(o->buf + o->len, s, len);
+	o->len += len;
+	o->buf[o->len] = '\0';
+}
+
+void
+json_out_str(struct json_out *o, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i;
+	char		*p;
+
+	reserve(o, len * 6 + 2);	/* every byte escaped at worst */
+	p = o->buf + o->len;
+	*p++ = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		switch (c) {
+		case '"': *p++ = '\\'; *p++ = '"'; break;
+		case '\\': *p++ = '\\'; *p++ = '\\'; break;
+		case '\n': *p++ = '\\'; *p++ = 'n'; break;
+		case '\r': *p++ = '\\'; *p++ = 'r'; break;
+		case '\t': *p++ = '\\'; *p++ = 't'; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				*p++ = '\\';
+				*p++ = 'u';
+				*p++ = '0';
+				*p++ = '0';
+				*p++ = hex[c >> 4];
+				*p++ = hex[c & 15];
+			} else
+				*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	o->len = (size_t)(p - o->buf);
+	o->buf[o->len] = '\0';
+}
+
+void
+json_out_int(struct json_out *o, long long v)
+{
+	char	tmp[32];
+	int	n = snprintf(tmp, sizeof(tmp), "%lld", v);
+
+	json_out_raw(o, tmp, (size_t)n);
+}
+
+void
+json_out_free(struct json_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+	o->len = o->cap = 0;
+}
