@@ -1295,7 +1295,7 @@ run_dry(struct conf *c, struct cache *cache, int argc, char **argv)
 	size_t			 n;
 	int			 i, r, status = 0, st;
 
-	path = datadir_path("qwen3.tok");
+	path = datadir_path(TOK_QWEN3_FILE);
 	if ((tk = tok_open(path, &errstr)) == NULL)
 		errx(errno == 0 ? EX_DATAERR : EX_NOINPUT, "%s (run 'make "
 		    "data' to fetch the Qwen3 tokenizer)", errstr);

@@ -501,7 +501,7 @@ print(sum(json.loads(l)["n"] for l in sys.stdin))')
 }
 
 @test "--dry-run counts tokens with the Qwen3 tokenizer and sends nothing" {
-	[ -f "$BATS_TEST_DIRNAME/../data/qwen3.tok" ] || skip "no data/qwen3.tok (make data)"
+	[ -f "$BATS_TEST_DIRNAME/../data/qwen3-tok.bin" ] || skip "no data/qwen3-tok.bin (make data)"
 	unset DASHSCOPE_API_KEY
 	printf 'a\thello world\nb\tthe quick brown fox\nc\thello world\n' >in.tsv
 	run -0 --separate-stderr ds-embed -x in.tsv
@@ -511,7 +511,7 @@ print(sum(json.loads(l)["n"] for l in sys.stdin))')
 }
 
 @test "--dry-run lists the texts over the model's token limit (65)" {
-	[ -f "$BATS_TEST_DIRNAME/../data/qwen3.tok" ] || skip "no data/qwen3.tok (make data)"
+	[ -f "$BATS_TEST_DIRNAME/../data/qwen3-tok.bin" ] || skip "no data/qwen3-tok.bin (make data)"
 	awk 'BEGIN { printf "long\t"; for (i = 0; i < 3000; i++) printf " word"; printf "\nshort\tfine\n" }' >in.tsv
 	run -65 --separate-stderr ds-embed -x -m text-embedding-v2 --no-cache in.tsv
 	[ "$output" = "2 texts, 0 cache hits, 2 to send in 1 requests, 3001 tokens" ]
@@ -521,7 +521,7 @@ print(sum(json.loads(l)["n"] for l in sys.stdin))')
 }
 
 @test "--dry-run takes the cache's hits off" {
-	[ -f "$BATS_TEST_DIRNAME/../data/qwen3.tok" ] || skip "no data/qwen3.tok (make data)"
+	[ -f "$BATS_TEST_DIRNAME/../data/qwen3-tok.bin" ] || skip "no data/qwen3-tok.bin (make data)"
 	texts 12 >in.tsv
 	run -0 --separate-stderr ds-embed -d 64 in.tsv
 	[ "${#lines[@]}" = 13 ]
