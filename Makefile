@@ -39,6 +39,15 @@ LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
 # ds-sparse
 
 # ds-knn
+# (all: first, so that the link rule below is not the default goal)
+all:
+BIN += bin/ds-knn
+MAN += docs/ds-knn.1
+HDR += lib/topk.h lib/knn.h lib/sparse_index.h lib/classify.h lib/results.h
+LIB += lib/topk.o lib/knn.o lib/sparse_index.o lib/classify.o lib/results.o
+bin/ds-knn: bin/ds-knn.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-knn.o lib/libds.a \
+	    $(BLAS_LIBS) -lutf8proc -lpthread -lm
 
 # ds-cluster
 
