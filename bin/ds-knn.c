@@ -5,6 +5,8 @@
  * accuracy), exact merging of per-shard results, and fusion of result
  * lists from different searches.
  */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -145,6 +147,25 @@ index_add_meta(const struct record *r)
 	}
 }
 
+/*
+ * The most rows of dim floats a stream can hold, from its file's size: a
+ * binary frame holds at least 4 bytes a float, a TSV line at least 2.  The
+ * matrix is reserved at this size once, so that it never moves while it
+ * is read; pages never written cost no memory.  Pipes start small.
+ */
+static size_t
+rows_bound(const char *path, struct stream *s, size_t dim)
+{
+	struct stat	 sb;
+	size_t		 per_row = (stream_is_binary(s) ? 4 : 2) * (dim > 0 ?
+			    dim : 1);
+
+	if (strcmp(path, "-") == 0 || stat(path, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode) || sb.st_size <= 0)
+		return 1024;
+	return (size_t)sb.st_size / per_row + 1;
+}
+
 /* Read the whole index: dense rows into one float32 matrix. */
 static void
 load_index(const char *path)
@@ -181,8 +202,8 @@ load_index(const char *path)
 				errx(EX_DATAERR, "%s:%ju: expected %zu floats, "
 				    "found %zu", ix.name, r.line, ix.dim, r.dim);
 			if (ix.n == cap) {
-				/* Large blocks grow by remapping, not copying. */
-				cap = cap == 0 ? 1024 : 2 * cap;
+				cap = cap == 0 ? rows_bound(path, s, ix.dim) :
+				    2 * cap;
 				data = xreallocarray(data, cap, ix.dim *
 				    sizeof(*data));
 			}
@@ -198,6 +219,8 @@ load_index(const char *path)
 		errx(st, "%s", errstr);
 	if (ix.n == 0)
 		errx(EX_DATAERR, "%s: empty index: no records", ix.name);
+	if (data != NULL && ix.n < cap)
+		data = xreallocarray(data, ix.n, ix.dim * sizeof(*data));
 	memset(&ix.header, 0, sizeof(ix.header));
 	header_copy(&ix.header, stream_header(s));
 	stream_close(s);

@@ -57,13 +57,21 @@ row_norms(float *a, size_t n, size_t dim, float *norms2, int scale)
 {
 	size_t	 i, j;
 	float	*row;
-	double	 s, max = 0, inv;
+	double	 s, s0, s1, s2, s3, max = 0, inv;
 
 	for (i = 0; i < n; i++) {
 		row = a + i * dim;
-		s = 0;
-		for (j = 0; j < dim; j++)
-			s += (double)row[j] * row[j];
+		/* Four sums, so that the additions do not wait on each other. */
+		s0 = s1 = s2 = s3 = 0;
+		for (j = 0; j + 4 <= dim; j += 4) {
+			s0 += (double)row[j] * row[j];
+			s1 += (double)row[j + 1] * row[j + 1];
+			s2 += (double)row[j + 2] * row[j + 2];
+			s3 += (double)row[j + 3] * row[j + 3];
+		}
+		for (; j < dim; j++)
+			s0 += (double)row[j] * row[j];
+		s = (s0 + s1) + (s2 + s3);
 		if (norms2 != NULL)
 			norms2[i] = (float)s;
 		if (s > max)
@@ -133,35 +141,40 @@ take_block(struct worker *w)
 	return b;
 }
 
+/* Scores scanned together: one test tells whether any can enter. */
+#define SCAN_STEP	16
+
 /*
  * Offer row (nb scores of index rows r...) to t.  Blocks reach a thread
  * in increasing row order, so a later row with an equal score never
- * displaces a kept one: a strict comparison keeps the tie rule.
+ * displaces a kept one: a strict comparison keeps the tie rule.  Most
+ * scores lose; testing SCAN_STEP of them at once with no branch lets the
+ * compiler use vector compares for the common case.
  */
 static void
-scan_row(struct topk *t, const float *row, const float *norms2, size_t nb,
-    uint64_t r, float gate)
+scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
+    float gate)
 {
-	size_t	 j;
-	float	 g, s;
+	size_t	 j, u, end;
+	float	 g;
+	int	 hit;
 
 	g = t->n < t->k ? gate : fmaxf(t->score[0], gate);
-	if (norms2 == NULL) {
-		for (j = 0; j < nb; j++) {
-			if (row[j] > g) {
-				topk_push(t, row[j], r + j);
+	for (j = 0; j < nb; j += SCAN_STEP) {
+		end = nb - j < SCAN_STEP ? nb : j + SCAN_STEP;
+		if (end - j == SCAN_STEP) {
+			hit = 0;
+			for (u = 0; u < SCAN_STEP; u++)
+				hit |= row[j + u] > g;
+			if (!hit)
+				continue;
+		}
+		for (u = j; u < end; u++) {
+			if (row[u] > g) {
+				topk_push(t, row[u], r + u);
 				if (t->n == t->k)
 					g = fmaxf(t->score[0], gate);
 			}
-		}
-		return;
-	}
-	for (j = 0; j < nb; j++) {
-		s = row[j] - norms2[j];
-		if (s > g) {
-			topk_push(t, s, r + j);
-			if (t->n == t->k)
-				g = fmaxf(t->score[0], gate);
 		}
 	}
 }
@@ -171,7 +184,7 @@ work(void *arg)
 {
 	struct worker		*w = arg;
 	const struct knn_index	*ix = w->ix;
-	size_t			 b, r, nb, i;
+	size_t			 b, r, nb, i, j;
 	float			 alpha = ix->metric == KNN_L2 ? 2 : 1;
 	float			*row;
 
@@ -181,11 +194,13 @@ work(void *arg)
 		    alpha, 0, w->buf, nb);
 		for (i = 0; i < w->nq; i++) {
 			row = w->buf + i * nb;
+			if (ix->norms2 != NULL)
+				for (j = 0; j < nb; j++)
+					row[j] -= ix->norms2[r + j];
 			if (w->self != NULL && w->self[i] >= r &&
 			    w->self[i] < r + nb)
 				row[w->self[i] - r] = -INFINITY;
-			scan_row(&w->heaps[i], row, ix->norms2 == NULL ? NULL :
-			    ix->norms2 + r, nb, r, w->gate[i]);
+			scan_row(&w->heaps[i], row, nb, r, w->gate[i]);
 		}
 	}
 	return NULL;
