@@ -125,6 +125,8 @@ struct worker {
 	const float		*gate;	/* per query: the lowest score kept */
 	const uint64_t		*self;
 	struct topk		*heaps;	/* nq, this thread's own */
+	double			*exact;	/* nq x kk: heaps' exact scores */
+	size_t			 kk;
 	float			*buf;	/* QUERY_BATCH x INDEX_BLOCK */
 	pthread_mutex_t		*lock;
 	size_t			*next_block;
@@ -179,6 +181,38 @@ scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
 	}
 }
 
+/*
+ * The exact score of query q against index row r, in double: the inner
+ * product, or for l2 the distance.  Four sums, so that the additions do
+ * not wait on each other.
+ */
+static double
+exact_score(const struct knn_index *ix, const float *q, uint64_t r)
+{
+	const float	*x = ix->data + r * ix->dim;
+	double		 s[4] = { 0, 0, 0, 0 }, d;
+	size_t		 j, u;
+
+	if (ix->metric == KNN_L2) {
+		for (j = 0; j + 4 <= ix->dim; j += 4)
+			for (u = 0; u < 4; u++) {
+				d = (double)q[j + u] - x[j + u];
+				s[u] += d * d;
+			}
+		for (; j < ix->dim; j++) {
+			d = (double)q[j] - x[j];
+			s[0] += d * d;
+		}
+		return sqrt((s[0] + s[1]) + (s[2] + s[3]));
+	}
+	for (j = 0; j + 4 <= ix->dim; j += 4)
+		for (u = 0; u < 4; u++)
+			s[u] += (double)q[j + u] * x[j + u];
+	for (; j < ix->dim; j++)
+		s[0] += (double)q[j] * x[j];
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 static void *
 work(void *arg)
 {
@@ -187,6 +221,7 @@ work(void *arg)
 	size_t			 b, r, nb, i, j;
 	float			 alpha = ix->metric == KNN_L2 ? 2 : 1;
 	float			*row;
+	struct topk		*t;
 
 	while ((r = (b = take_block(w)) * INDEX_BLOCK) < ix->n) {
 		nb = ix->n - r < INDEX_BLOCK ? ix->n - r : INDEX_BLOCK;
@@ -203,27 +238,14 @@ work(void *arg)
 			scan_row(&w->heaps[i], row, nb, r, w->gate[i]);
 		}
 	}
-	return NULL;
-}
-
-/* The exact score of query q against index row r, in double. */
-static double
-exact_score(const struct knn_index *ix, const float *q, uint64_t r)
-{
-	const float	*x = ix->data + r * ix->dim;
-	double		 s = 0, d;
-	size_t		 j;
-
-	if (ix->metric == KNN_L2) {
-		for (j = 0; j < ix->dim; j++) {
-			d = (double)q[j] - x[j];
-			s += d * d;
-		}
-		return sqrt(s);
+	/* Each thread rescores its own candidates. */
+	for (i = 0; i < w->nq; i++) {
+		t = &w->heaps[i];
+		for (j = 0; j < t->n; j++)
+			w->exact[i * w->kk + j] = exact_score(ix,
+			    w->q + i * ix->dim, t->id[j]);
 	}
-	for (j = 0; j < ix->dim; j++)
-		s += (double)q[j] * x[j];
-	return s;
+	return NULL;
 }
 
 struct cand {
@@ -298,12 +320,11 @@ search_batch(const struct knn_index *ix, const float *q, size_t nq,
 		pthread_join(tids[t], NULL);
 
 	for (i = 0; i < nq; i++) {
-		qi = q + i * ix->dim;
 		nc = 0;
 		for (t = 0; t < nthreads; t++) {
 			for (n = 0; n < w[t].heaps[i].n; n++) {
 				cands[nc].id = w[t].heaps[i].id[n];
-				s = exact_score(ix, qi, cands[nc].id);
+				s = w[t].exact[i * w[t].kk + n];
 				if (o->has_limit && (ix->metric == KNN_L2 ?
 				    s > o->limit : s < o->limit))
 					continue;
@@ -346,6 +367,9 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 	cands = xreallocarray(NULL, (size_t)nthreads * kk, sizeof(*cands));
 	for (t = 0; t < nthreads; t++) {
 		w[t].ix = ix;
+		w[t].kk = kk;
+		w[t].exact = xreallocarray(NULL, (size_t)QUERY_BATCH * kk,
+		    sizeof(*w[t].exact));
 		w[t].buf = xreallocarray(NULL, (size_t)QUERY_BATCH *
 		    INDEX_BLOCK, sizeof(float));
 		w[t].heaps = xreallocarray(NULL, QUERY_BATCH,
@@ -363,6 +387,7 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 			topk_free(&w[t].heaps[i]);
 		free(w[t].heaps);
 		free(w[t].buf);
+		free(w[t].exact);
 	}
 	free(w);
 	free(tids);
