@@ -201,9 +201,13 @@ load_index(const char *path)
 			if (r.dim != ix.dim)
 				errx(EX_DATAERR, "%s:%ju: expected %zu floats, "
 				    "found %zu", ix.name, r.line, ix.dim, r.dim);
-			if (ix.n == cap) {
-				cap = cap == 0 ? rows_bound(path, s, ix.dim) :
-				    2 * cap;
+			if (ix.n == 0) {
+				cap = rows_bound(path, s, ix.dim);
+				/* Binary: the bound is tight, map it at once. */
+				data = knn_alloc(cap, ix.dim,
+				    cap > 1024 && stream_is_binary(s));
+			} else if (ix.n == cap) {
+				cap *= 2;
 				data = xreallocarray(data, cap, ix.dim *
 				    sizeof(*data));
 			}

@@ -1,4 +1,6 @@
 /* knn: exact dense search as blocked matrix multiplies plus selection. */
+#include <sys/mman.h>
+
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,6 +47,19 @@ knn_metric_name(enum knn_metric m)
 	default:
 		return "l2";
 	}
+}
+
+float *
+knn_alloc(size_t rows, size_t dim, int populate)
+{
+	float	*a;
+	size_t	 bytes;
+
+	a = xreallocarray(NULL, rows, dim * sizeof(*a));
+	bytes = rows * dim * sizeof(*a);
+	if (populate && mlock(a, bytes) == 0)
+		munlock(a, bytes);
+	return a;
 }
 
 /*

@@ -33,6 +33,15 @@ struct knn_index {
 };
 
 /*
+ * Allocate room for rows x dim floats (exits on failure, like xmalloc).
+ * With populate set, the pages are mapped at once by one system call
+ * (mlock, then munlock) instead of one fault per page as they are first
+ * written: several times faster on some virtual machines.  Pages that
+ * cannot be mapped that way (a lock limit) are faulted in as usual.
+ */
+float	*knn_alloc(size_t rows, size_t dim, int populate);
+
+/*
  * Take over data (n x dim floats, allocated with malloc) as the index and
  * prepare it for metric: under cos every row is scaled to unit length in
  * place (a zero row stays zero and scores 0 against everything); under
