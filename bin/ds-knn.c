@@ -25,8 +25,8 @@
 #include "stream.h"
 #include "util.h"
 
-/* Queries gathered before each dense search. */
-#define QUERY_CHUNK	1024
+/* Queries gathered before each dense search (fewer when k is large). */
+static size_t		 query_chunk = 1024;
 
 static struct {
 	size_t		 k;
@@ -69,7 +69,7 @@ static struct {
 	uint64_t *self;
 } batch;
 
-/* Results of the last search: QUERY_CHUNK x k. */
+/* Results of the last search: query_chunk x k. */
 static uint64_t	*res_id;
 static float	*res_score;
 static size_t	*res_n;
@@ -446,7 +446,7 @@ search_file(const char *path)
 		knn_prepare_queries(batch.vec + batch.n * ix.dim, 1, ix.dim,
 		    opt.metric);
 		batch_add_id(qid, qlen, truth);
-		if (++batch.n == QUERY_CHUNK)
+		if (++batch.n == query_chunk)
 			flush_batch();
 	}
 	if (rc == -1)
@@ -481,7 +481,7 @@ search_self(void)
 		}
 		batch_add_id(id, len, ix.label[i]);
 		batch.self[batch.n] = i;
-		if (++batch.n == QUERY_CHUNK)
+		if (++batch.n == query_chunk)
 			flush_batch();
 	}
 	flush_batch();
@@ -691,17 +691,22 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--min-score goes with cos or dot "
 		    "(--max-dist for l2)");
 
-	res_id = xreallocarray(NULL, QUERY_CHUNK, opt.k * sizeof(*res_id));
-	res_score = xreallocarray(NULL, QUERY_CHUNK, opt.k *
+	if (opt.k > ix.n)
+		opt.k = ix.n;
+	if (opt.k > ((size_t)1 << 22) / query_chunk)
+		query_chunk = ((size_t)1 << 22) / opt.k > 0 ?
+		    ((size_t)1 << 22) / opt.k : 1;
+	res_id = xreallocarray(NULL, query_chunk, opt.k * sizeof(*res_id));
+	res_score = xreallocarray(NULL, query_chunk, opt.k *
 	    sizeof(*res_score));
-	res_n = xreallocarray(NULL, QUERY_CHUNK, sizeof(*res_n));
+	res_n = xreallocarray(NULL, query_chunk, sizeof(*res_n));
 	if (ix.kind == KIND_DENSE)
-		batch.vec = xreallocarray(NULL, QUERY_CHUNK, ix.dim *
+		batch.vec = xreallocarray(NULL, query_chunk, ix.dim *
 		    sizeof(float));
-	batch.id_off = xreallocarray(NULL, QUERY_CHUNK + 1,
+	batch.id_off = xreallocarray(NULL, query_chunk + 1,
 	    sizeof(*batch.id_off));
-	batch.truth = xreallocarray(NULL, QUERY_CHUNK, sizeof(*batch.truth));
-	batch.self = xreallocarray(NULL, QUERY_CHUNK, sizeof(*batch.self));
+	batch.truth = xreallocarray(NULL, query_chunk, sizeof(*batch.truth));
+	batch.self = xreallocarray(NULL, query_chunk, sizeof(*batch.self));
 	if (opt.eval)
 		classify_eval_init(&evaluation);
 

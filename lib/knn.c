@@ -366,9 +366,12 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 	pthread_t	*tids;
 	float		*gate;
 	struct cand	*cands;
-	size_t		 kk = o->k + EXTRA, b, i, nblocks;
+	size_t		 kk = o->k + EXTRA, b, i, nblocks, qb;
 	int		 nthreads, t;
 
+	/* Fewer queries at a time when k is large: heaps stay ~50 MB. */
+	qb = ((size_t)1 << 22) / kk;
+	qb = qb < 1 ? 1 : qb > QUERY_BATCH ? QUERY_BATCH : qb;
 	nblocks = (ix->n + INDEX_BLOCK - 1) / INDEX_BLOCK;
 	nthreads = o->threads;
 	if ((size_t)nthreads > nblocks)
@@ -378,27 +381,25 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 
 	w = xcalloc(nthreads, sizeof(*w));
 	tids = xcalloc(nthreads, sizeof(*tids));
-	gate = xreallocarray(NULL, QUERY_BATCH, sizeof(*gate));
+	gate = xreallocarray(NULL, qb, sizeof(*gate));
 	cands = xreallocarray(NULL, (size_t)nthreads * kk, sizeof(*cands));
 	for (t = 0; t < nthreads; t++) {
 		w[t].ix = ix;
 		w[t].kk = kk;
-		w[t].exact = xreallocarray(NULL, (size_t)QUERY_BATCH * kk,
+		w[t].exact = xreallocarray(NULL, qb * kk,
 		    sizeof(*w[t].exact));
 		w[t].buf = xreallocarray(NULL, (size_t)QUERY_BATCH *
 		    INDEX_BLOCK, sizeof(float));
-		w[t].heaps = xreallocarray(NULL, QUERY_BATCH,
-		    sizeof(*w[t].heaps));
-		for (i = 0; i < QUERY_BATCH; i++)
+		w[t].heaps = xreallocarray(NULL, qb, sizeof(*w[t].heaps));
+		for (i = 0; i < qb; i++)
 			topk_init(&w[t].heaps[i], kk);
 	}
-	for (b = 0; b < nq; b += QUERY_BATCH)
-		search_batch(ix, q + b * ix->dim, nq - b < QUERY_BATCH ?
-		    nq - b : QUERY_BATCH, o, o->self == NULL ? NULL :
+	for (b = 0; b < nq; b += qb)
+		search_batch(ix, q + b * ix->dim, nq - b < qb ? nq - b : qb, o, o->self == NULL ? NULL :
 		    o->self + b, w, nthreads, tids, gate, cands,
 		    ids + b * o->k, scores + b * o->k, counts + b);
 	for (t = 0; t < nthreads; t++) {
-		for (i = 0; i < QUERY_BATCH; i++)
+		for (i = 0; i < qb; i++)
 			topk_free(&w[t].heaps[i]);
 		free(w[t].heaps);
 		free(w[t].buf);
