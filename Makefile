@@ -82,17 +82,24 @@ test: all data
 	tests/run
 
 # The same suite against binaries built with ASan and UBSan.
-sanitize:
-	$(MAKE) clean
-	$(MAKE) CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+sanitize: data
+	$(MAKE) --no-print-directory clean
+	$(MAKE) --no-print-directory CFLAGS="$(SAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
-	$(MAKE) clean
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    DS_TEST_LABEL=sanitize tests/run
+	$(MAKE) --no-print-directory clean
 
-# What CI runs: set-up, the suite under the sanitizers, then as built.
+# The README's test command: set-up, the suite under the sanitizers, then
+# as built (its summary is the last line).
 check: setup
-	$(MAKE) sanitize
-	$(MAKE) test
+	$(MAKE) --no-print-directory sanitize
+	$(MAKE) --no-print-directory test
+
+# The README's main job: an offline pipeline on the built-in model.
+demo: setup all data
+	scripts/demo
 
 lint:
 	mandoc -T lint -W warning $(MAN)
@@ -114,4 +121,4 @@ uninstall:
 clean:
 	rm -f $(BIN) $(BIN:=.o) $(LIB) lib/libds.a
 
-.PHONY: all setup data test sanitize check lint install uninstall clean
+.PHONY: all setup data test sanitize check demo lint install uninstall clean

@@ -1,6 +1,9 @@
 /* utf8: Unicode services over utf8proc. */
 #include <sys/types.h>
 
+#include <stdint.h>
+#include <string.h>
+
 #include <utf8proc.h>
 
 #include "utf8.h"
@@ -14,7 +17,18 @@ utf8_valid_prefix(const char *s, size_t len)
 	utf8proc_ssize_t	 n;
 
 	while (i < len) {
-		/* ASCII needs no decoder, and is most of what passes here. */
+		/* ASCII needs no decoder, and is most of what passes here:
+		 * take it eight bytes at a time. */
+		while (i + 8 <= len) {
+			uint64_t	 w;
+
+			memcpy(&w, p + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
 		if (p[i] < 0x80) {
 			i++;
 			continue;
