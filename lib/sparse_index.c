@@ -49,7 +49,7 @@ sparse_index_add(struct sparse_index *s, const uint32_t *idx,
 	s->row = xreallocarray(s->row, s->n + 2, sizeof(*s->row));
 	s->row[++s->n] = s->nnz;
 	if (nnz > 0 && idx[nnz - 1] >= s->nterms)
-		s->nterms = idx[nnz - 1] + 1;
+		s->nterms = (size_t)idx[nnz - 1] + 1;
 	return 0;
 }
 
@@ -60,7 +60,7 @@ sparse_index_build(struct sparse_index *s, enum knn_metric metric)
 	double	 sum;
 
 	s->metric = metric;
-	s->post = xcalloc((size_t)s->nterms + 1, sizeof(*s->post));
+	s->post = xcalloc(s->nterms + 1, sizeof(*s->post));
 	s->doc = xreallocarray(NULL, s->nnz, sizeof(*s->doc));
 	s->pval = xreallocarray(NULL, s->nnz, sizeof(*s->pval));
 	s->norms2 = xreallocarray(NULL, s->n, sizeof(*s->norms2));
@@ -70,8 +70,8 @@ sparse_index_build(struct sparse_index *s, enum knn_metric metric)
 		s->post[s->idx[p] + 1]++;
 	for (t = 0; t < s->nterms; t++)
 		s->post[t + 1] += s->post[t];
-	fill = xreallocarray(NULL, (size_t)s->nterms + 1, sizeof(*fill));
-	memcpy(fill, s->post, ((size_t)s->nterms + 1) * sizeof(*fill));
+	fill = xreallocarray(NULL, s->nterms + 1, sizeof(*fill));
+	memcpy(fill, s->post, (s->nterms + 1) * sizeof(*fill));
 	for (i = 0; i < s->n; i++) {
 		sum = 0;
 		for (p = s->row[i]; p < s->row[i + 1]; p++) {

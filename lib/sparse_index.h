@@ -20,7 +20,7 @@ struct sparse_index {
 	uint32_t	*idx;
 	float		*val;
 	/* Postings, built by sparse_index_build. */
-	uint32_t	 nterms;	/* largest term index + 1 */
+	size_t		 nterms;	/* largest term index + 1 */
 	size_t		*post;		/* nterms + 1 offsets into doc, pval */
 	uint32_t	*doc;
 	float		*pval;
