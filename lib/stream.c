@@ -922,6 +922,8 @@ copy_le32(void *dst, const void *src, size_t n)
 	const unsigned char *s = src;
 	size_t		 i;
 
+	if (n == 0)
+		return;
 	if (little_endian()) {
 		memcpy(dst, src, n * 4);
 		return;
