@@ -4,9 +4,10 @@
 #                                        index rows and 1000 queries, unit
 #                                        length, float32
 #   knn-faiss.py search X Q K THREADS RUNS IDS
-#                                        median search seconds and the
-#                                        seconds to load and add X; ids
-#                                        to IDS
+#                                        median search seconds, the
+#                                        seconds to load and add X, and
+#                                        the search's processor seconds;
+#                                        ids to IDS
 #   knn-faiss.py check X Q K IDS NQ      how many of the first NQ queries
 #                                        have the exact top-k ids in IDS
 import sys
@@ -38,12 +39,16 @@ def search(xf, qf, k, threads, runs, idsf):
     del x
     load = time.perf_counter() - t0
     times = []
+    cpu = []
     for _ in range(runs):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         _, ids = index.search(q, k)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     np.savetxt(idsf, ids, fmt='%d')
-    print('%.3f %.3f' % (sorted(times)[len(times) // 2], load))
+    print('%.3f %.3f %.3f' % (sorted(times)[len(times) // 2], load,
+                              sorted(cpu)[len(cpu) // 2]))
 
 
 def check(xf, qf, k, idsf, nq):

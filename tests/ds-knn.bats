@@ -400,7 +400,7 @@ setup() {
 	run -0 --separate-stderr ds-knn -t -k 1 "$IX" "$Q"
 	assert_output "$(printf '%s\n' 'q1	1	a	0.9950372	x' \
 	    'q2	1	b	0.9805807	y')"
-	[[ "${stderr}" =~ ^"ds-knn: $IX: 6 dense rows read in "[0-9.]+" s"$'\n'"ds-knn: 2 queries searched in "[0-9.]+" s ("[0-9.]+" GFLOP/s)"$ ]]
+	[[ "${stderr}" =~ ^"ds-knn: $IX: 6 dense rows read in "[0-9.]+" s"$'\n'"ds-knn: 2 queries searched in "[0-9.]+" s ("[0-9.]+" GFLOP/s), "[0-9.]+" s of processor time"$ ]]
 }
 
 @test "a write error on stdout is 74" {
