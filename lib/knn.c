@@ -395,7 +395,8 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 			topk_init(&w[t].heaps[i], kk);
 	}
 	for (b = 0; b < nq; b += qb)
-		search_batch(ix, q + b * ix->dim, nq - b < qb ? nq - b : qb, o, o->self == NULL ? NULL :
+		search_batch(ix, q + b * ix->dim, nq - b < qb ? nq - b : qb,
+		    o, o->self == NULL ? NULL :
 		    o->self + b, w, nthreads, tids, gate, cands,
 		    ids + b * o->k, scores + b * o->k, counts + b);
 	for (t = 0; t < nthreads; t++) {

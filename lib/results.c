@@ -8,7 +8,7 @@
 #include "results.h"
 #include "util.h"
 
-/* Cut *p at the next TAB; return the field and move *p past it (NULL at end). */
+/* Cut *p at the next TAB; return the field, moving *p past it (NULL: end). */
 static char *
 next_field(char **p)
 {
