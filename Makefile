@@ -87,6 +87,15 @@ bin/ds-sparse: bin/ds-sparse.o lib/libds.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-sparse.o lib/libds.a -lutf8proc -lm
 
 # ds-knn
+# (all: first, so that the link rule below is not the default goal)
+all:
+BIN += bin/ds-knn
+MAN += docs/ds-knn.1
+HDR += lib/topk.h lib/knn.h lib/sparse_index.h lib/classify.h lib/results.h
+LIB += lib/topk.o lib/knn.o lib/sparse_index.o lib/classify.o lib/results.o
+bin/ds-knn: bin/ds-knn.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-knn.o lib/libds.a \
+	    $(BLAS_LIBS) -lutf8proc -lpthread -lm
 
 # ds-cluster
 

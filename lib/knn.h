@@ -1,0 +1,76 @@
+/*
+ * knn: exact k-nearest-neighbour search over a dense float32 index.
+ * Blocks of queries times blocks of the index go through one matrix
+ * multiply each (mat_gemm_abt); every block of scores is then scanned
+ * once by a bounded selection (topk).  Threads split the index rows, so
+ * each core multiplies and selects on its own share; their partial top-k
+ * lists are merged exactly.  The few best candidates of each query are
+ * scored again in double precision, which fixes the final order and the
+ * scores written out.
+ */
+#ifndef DS_KNN_H
+#define DS_KNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum knn_metric {
+	KNN_COS,	/* cosine similarity, larger is nearer */
+	KNN_DOT,	/* inner product, larger is nearer */
+	KNN_L2		/* Euclidean distance, smaller is nearer */
+};
+
+/* "cos", "dot" or "l2" to a metric; returns -1 for anything else. */
+int	knn_metric_parse(const char *, enum knn_metric *);
+const char *knn_metric_name(enum knn_metric);
+
+struct knn_index {
+	float		*data;	/* n x dim, row-major; owned */
+	size_t		 n, dim;
+	enum knn_metric	 metric;
+	float		*norms2;	/* squared row norms (l2 only); owned */
+	float		 max_norm;	/* largest row norm, for error bounds */
+};
+
+/*
+ * Allocate room for rows x dim floats (exits on failure, like xmalloc).
+ * With populate set, the pages are mapped at once by one system call
+ * (mlock, then munlock) instead of one fault per page as they are first
+ * written: several times faster on some virtual machines.  Pages that
+ * cannot be mapped that way (a lock limit) are faulted in as usual.
+ */
+float	*knn_alloc(size_t rows, size_t dim, int populate);
+
+/*
+ * Take over data (n x dim floats, allocated with malloc) as the index and
+ * prepare it for metric: under cos every row is scaled to unit length in
+ * place (a zero row stays zero and scores 0 against everything); under
+ * l2 the squared norms are computed.
+ */
+void	knn_index_init(struct knn_index *, float *data, size_t n, size_t dim,
+	    enum knn_metric);
+void	knn_index_free(struct knn_index *);
+
+/* Prepare nq query rows in place as knn_index_init prepares the index. */
+void	knn_prepare_queries(float *q, size_t nq, size_t dim, enum knn_metric);
+
+struct knn_opts {
+	size_t		 k;		/* results per query, >= 1 */
+	int		 threads;	/* >= 1 */
+	int		 has_limit;	/* keep only scores within limit: */
+	double		 limit;		/* >= limit (cos, dot), <= limit (l2) */
+	const uint64_t	*self;		/* NULL, or per query an index row
+					 * never to return (UINT64_MAX: none) */
+};
+
+/*
+ * Search the nq prepared queries q (nq x dim).  For query i, writes
+ * counts[i] <= k results best first into ids[i*k...] (index rows) and
+ * scores[i*k...] (similarity, or distance for l2).  Ties are broken by
+ * the smaller row.  All arrays are the caller's.
+ */
+void	knn_search(const struct knn_index *, const float *q, size_t nq,
+	    const struct knn_opts *, uint64_t *ids, float *scores,
+	    size_t *counts);
+
+#endif
