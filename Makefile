@@ -24,8 +24,10 @@ BLAS_LIBS   != pkg-config --libs openblas
 # The stream and what every program shares.
 BIN = bin/ds-cat
 MAN = docs/ds-cat.1
-HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h lib/mat.h
-LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o
+HDR = lib/util.h lib/stream.h lib/numfmt.h lib/utf8.h lib/datadir.h lib/mat.h \
+      lib/matfile.h
+LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
+      lib/matfile.o
 
 # Each program adds its page and modules in its own block, so that the
 # lists are complete before the rules below read them.
