@@ -65,7 +65,7 @@ struct corpus {
 	size_t		*doc_off;	/* --describe: last payload field */
 	struct header	 hdr;		/* of the first input */
 	int		 have_hdr;
-	const char	*first_name;
+	char		*first_name;	/* the input the header came from */
 };
 
 static int	exit_status;
@@ -177,12 +177,12 @@ check_header(struct corpus *c, struct stream *st)
 	if (!c->have_hdr) {
 		header_copy(&c->hdr, stream_header(st));
 		c->have_hdr = 1;
-		c->first_name = stream_name(st);
+		c->first_name = xstrdup(stream_name(st));
 		return;
 	}
 	if (header_compatible(&c->hdr, stream_header(st), &errstr) == -1)
-		errx(EX_DATAERR, "%s: %s (differs from %s)", stream_name(st),
-		    errstr, c->first_name);
+		errx(EX_DATAERR, "%s: %s of %s", stream_name(st), errstr,
+		    c->first_name);
 }
 
 static void
@@ -803,6 +803,7 @@ run_map(char **files, int nfiles, const struct options *o)
 	record_free(&r);
 	header_free(&h);
 	header_free(&c.hdr);
+	free(c.first_name);
 	free(mean);
 	free(cent);
 	free(block);
@@ -940,6 +941,7 @@ run_reduce(char **files, int nfiles, const struct options *o)
 	write_centroids(o->centroids_out ? o->centroids_out : "-", &c.hdr,
 	    cent, k, dim, metric, o->binary);
 	header_free(&c.hdr);
+	free(c.first_name);
 	free(cent);
 	free(old);
 	free(sums);
@@ -1109,6 +1111,7 @@ run_mini_batch(char **files, int nfiles, const struct options *o)
 		    c.dim, metric, o->binary);
 	kmeans_mb_free(&mb);
 	header_free(&c.hdr);
+	free(c.first_name);
 	free(c.x);
 	free(c.id_off);
 	free(c.pl_off);
@@ -1379,6 +1382,7 @@ main(int argc, char *argv[])
 	free(c.label_off);
 	free(c.doc_off);
 	header_free(&c.hdr);
+	free(c.first_name);
 out:
 	if (ferror(stdout) || fclose(stdout) == EOF)
 		err(EX_IOERR, "stdout");
