@@ -51,6 +51,7 @@ struct options {
 	const char	*plot;
 	int		 eval, silhouette, describe, map, reduce;
 	int		 binary;	/* -1: DS_FORMAT */
+	int		 verbose;
 };
 
 /* The records read: one matrix, and their ids and payloads as text. */
@@ -73,7 +74,7 @@ static int	exit_status;
 static _Noreturn void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: ds-cluster [-bdehMRS] [-B batch] [-C file] "
+	fprintf(fp, "usage: ds-cluster [-bdehMRSv] [-B batch] [-C file] "
 	    "[-c file] [-i init] [-j threads] [-K lo:hi] [-k k|auto] "
 	    "[-m metric] [-n max-iter] [-p file.svg] [-r restarts] [-s seed] "
 	    "[-t tol] [file ...]\n");
@@ -628,6 +629,10 @@ print_summary(const struct corpus *c, const struct kmeans *km, int metric,
 		    km->best_restart + 1);
 	fprintf(stderr, "\nds-cluster: objective %.9g\n", km->objective);
 	print_sizes(km->sizes, km->k);
+	if (o->verbose)
+		fprintf(stderr, "ds-cluster: seeding %.3f s, iterations %.3f s "
+		    "(%.2f ms each)\n", km->seed_seconds, km->iter_seconds,
+		    1e3 * km->iter_seconds / km->iterations);
 	if (km->reseeded > 0)
 		fprintf(stderr, "ds-cluster: %zu empty cluster%s re-seeded\n",
 		    km->reseeded, km->reseeded == 1 ? "" : "s");
@@ -1166,6 +1171,7 @@ main(int argc, char *argv[])
 		{ "silhouette",		no_argument,		NULL, 'S' },
 		{ "seed",		required_argument,	NULL, 's' },
 		{ "tol",		required_argument,	NULL, 't' },
+		{ "verbose",		no_argument,		NULL, 'v' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL,			0,			NULL, 0 }
 	};
@@ -1189,7 +1195,7 @@ main(int argc, char *argv[])
 	o.k_hi = 30;
 	k_range_set = 0;
 	while ((ch = getopt_long(argc, argv, "B:bC:c:dehi:j:K:k:Mm:n:p:Rr:Ss:"
-	    "t:V", longopts, NULL)) != -1) {
+	    "t:vV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'B':
 			o.mini_batch = (size_t)num_parse(optarg, 1, 1 << 24,
@@ -1290,6 +1296,9 @@ main(int argc, char *argv[])
 			o.tol = real_parse(optarg, 0, 1, &errstr);
 			if (errstr != NULL)
 				errx(EX_USAGE, "--tol %s: %s", optarg, errstr);
+			break;
+		case 'v':
+			o.verbose = 1;
 			break;
 		case 'V':
 			return util_version("ds-cluster");

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kmeans.h"
@@ -701,6 +702,15 @@ reseed_empty(const float *x, size_t n, size_t dim, size_t k,
 	return moved;
 }
 
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* One complete run from one seed into km (arrays already allocated). */
 static void
 run_once(const float *x, const float *xnorm, size_t n, size_t dim,
@@ -710,11 +720,12 @@ run_once(const float *x, const float *xnorm, size_t n, size_t dim,
 	struct rng	 r;
 	struct pass	 p;
 	float		*cnorm, *old;
-	double		*sums, obj, shift, dlt;
+	double		*sums, obj, shift, dlt, t0, t1;
 	uint64_t	*counts;
 	size_t		 k = o->k, j, changed;
 	int		 it;
 
+	t0 = now();
 	rng_seed(&r, seed);
 	if (o->init == KMEANS_INIT_GIVEN)
 		memcpy(km->centroids, o->init_centroids,
@@ -728,6 +739,8 @@ run_once(const float *x, const float *xnorm, size_t n, size_t dim,
 	old = xreallocarray(NULL, k, dim * sizeof(float));
 	sums = xreallocarray(NULL, k, dim * sizeof(double));
 	counts = xreallocarray(NULL, k, sizeof(uint64_t));
+	t1 = now();
+	km->seed_seconds = t1 - t0;
 	pass_init(&p, x, xnorm, n, dim, k, nthreads, 1);
 	/* No row has a cluster yet: k is never a cluster number. */
 	for (j = 0; j < n; j++)
@@ -771,6 +784,7 @@ run_once(const float *x, const float *xnorm, size_t n, size_t dim,
 	obj = 0;
 	pass_total(&p, NULL, counts, &obj, NULL);
 done:
+	km->iter_seconds = now() - t1;
 	km->objective = obj;
 	km->empty = 0;
 	for (j = 0; j < k; j++) {

@@ -51,6 +51,8 @@ struct kmeans {
 	size_t		 reseeded;	/* empty clusters moved to far rows */
 	size_t		 empty;		/* clusters still empty at the end */
 	int		 best_restart;	/* which run was kept, from 0 */
+	double		 seed_seconds;	/* wall time seeding the kept run */
+	double		 iter_seconds;	/* ... and in its iterations */
 };
 
 /*
