@@ -632,7 +632,8 @@ print_summary(const struct corpus *c, const struct kmeans *km, int metric,
 	if (o->verbose)
 		fprintf(stderr, "ds-cluster: seeding %.3f s, iterations %.3f s "
 		    "(%.2f ms each)\n", km->seed_seconds, km->iter_seconds,
-		    1e3 * km->iter_seconds / km->iterations);
+		    1e3 * km->iter_seconds / (km->iterations > 0 ?
+		    km->iterations : 1));
 	if (km->reseeded > 0)
 		fprintf(stderr, "ds-cluster: %zu empty cluster%s re-seeded\n",
 		    km->reseeded, km->reseeded == 1 ? "" : "s");
@@ -1262,7 +1263,7 @@ main(int argc, char *argv[])
 				    "cos", optarg);
 			break;
 		case 'n':
-			o.max_iter = (int)num_parse(optarg, 1, 1 << 20,
+			o.max_iter = (int)num_parse(optarg, 0, 1 << 20,
 			    &errstr);
 			if (errstr != NULL)
 				errx(EX_USAGE, "--max-iter %s: %s", optarg,

@@ -30,7 +30,7 @@ struct kmeans_opts {
 	enum kmeans_metric metric;
 	enum kmeans_init init;
 	const float	*init_centroids;	/* KMEANS_INIT_GIVEN: k x dim */
-	int		 max_iter;	/* Lloyd iterations, >= 1 */
+	int		 max_iter;	/* Lloyd iterations; 0: assign only */
 	double		 tol;		/* stop when the centroids move less */
 	int		 restarts;	/* runs from different seeds, >= 1 */
 	uint64_t	 seed;

@@ -391,3 +391,13 @@ c2" ]
 	[ "${#lines[@]}" -eq 30 ]
 	[[ "$stderr" =~ $'\n'"ds-cluster: seeding "[0-9]+\.[0-9]{3}" s, iterations "[0-9]+\.[0-9]{3}" s ("[0-9]+\.[0-9]{2}" ms each)"$ ]]
 }
+
+@test "-n 0 with -C only labels the records by the given centroids" {
+	run -0 --separate-stderr ds-cluster -C "$DATA/eval-centroids.tsv" -n 0 \
+	    -c - "$DATA/eval.tsv"
+	[ "${lines[0]}" = "p0	0	0	a" ]
+	[ "${lines[2]}" = "p2	1	0	a" ]
+	[ "${lines[7]}" = "c0	0 0" ]
+	[ "${lines[8]}" = "c1	5 0" ]
+	[[ "$stderr" == "ds-cluster: 6 records, dim 2, k 2, metric l2, 0 iterations"$'\n'* ]]
+}
