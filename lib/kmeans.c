@@ -481,10 +481,12 @@ pp_worker(void *arg, int t)
 /*
  * Greedy k-means++ (Arthur and Vassilvitskii, 2007, with the several
  * trials per step of their section 6): each new centroid is the best of
- * 2 + ln k rows drawn with probability proportional to their squared
+ * 4 + 2 ln k rows drawn with probability proportional to their squared
  * distance from the centroids so far, "best" meaning the one that lowers
  * the total most.  It runs on a random sample of rows, which costs a
- * small fraction of one Lloyd iteration on large inputs.
+ * small fraction of one Lloyd iteration on large inputs.  Reading the
+ * sample costs more than the trials, so this takes twice the trials of
+ * scikit-learn's 2 + ln k: on well separated clusters fewer are missed.
  */
 static void
 seed_pp(const float *x, const float *xnorm, size_t n, size_t dim, size_t k,
@@ -518,7 +520,7 @@ seed_pp(const float *x, const float *xnorm, size_t n, size_t dim, size_t k,
 		free(rows);
 		rows = NULL;
 	}
-	a.ntrial = 2 + (size_t)log((double)k);
+	a.ntrial = 4 + 2 * (size_t)log((double)k);
 	if (a.ntrial > 64)
 		a.ntrial = 64;
 	a.ntile = (m + PP_TILE - 1) / PP_TILE;
