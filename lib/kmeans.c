@@ -830,14 +830,36 @@ km_alloc(struct kmeans *km, size_t n, size_t k, size_t dim)
 	km->sizes = xreallocarray(NULL, k, sizeof(size_t));
 }
 
+/* The mean column variance of x: the scale of tol, as in scikit-learn. */
+static double
+mean_variance(const float *x, const float *xnorm, size_t n, size_t dim)
+{
+	double	*colsum, var, mean;
+	size_t	 i, r;
+
+	var = 0;
+	for (i = 0; i < n; i++)
+		var += xnorm[i];
+	var /= (double)n;
+	colsum = xcalloc(dim ? dim : 1, sizeof(double));
+	for (i = 0; i < n; i++)
+		for (r = 0; r < dim; r++)
+			colsum[r] += x[i * dim + r];
+	mean = 0;
+	for (r = 0; r < dim; r++)
+		mean += (colsum[r] / (double)n) * (colsum[r] / (double)n);
+	free(colsum);
+	var = (var - mean) / (double)(dim ? dim : 1);
+	return var < 0 ? 0 : var;
+}
+
 int
 kmeans_run(const float *x, size_t n, size_t dim,
     const struct kmeans_opts *o, struct kmeans *km, const char **errstr)
 {
 	struct kmeans	 trial, tmp;
 	float		*xnorm;
-	double		 var, mean, *colsum;
-	size_t		 i, r;
+	double		 var;
 	int		 nthreads, run;
 
 	if (o->k == 0) {
@@ -854,22 +876,8 @@ kmeans_run(const float *x, size_t n, size_t dim,
 
 	xnorm = xreallocarray(NULL, n, sizeof(float));
 	row_norms(x, n, dim, xnorm, nthreads);
-	/* Mean column variance, the scale of tol (as in scikit-learn). */
-	var = 0;
-	for (i = 0; i < n; i++)
-		var += xnorm[i];
-	var /= (double)n;
-	colsum = xcalloc(dim ? dim : 1, sizeof(double));
-	for (i = 0; i < n; i++)
-		for (r = 0; r < dim; r++)
-			colsum[r] += x[i * dim + r];
-	mean = 0;
-	for (r = 0; r < dim; r++)
-		mean += (colsum[r] / (double)n) * (colsum[r] / (double)n);
-	free(colsum);
-	var = (var - mean) / (double)(dim ? dim : 1);
-	if (var < 0)
-		var = 0;
+	/* Only a positive tol needs its scale. */
+	var = o->tol > 0 ? mean_variance(x, xnorm, n, dim) : 0;
 
 	km_alloc(km, n, o->k, dim);
 	for (run = 0; run < (o->restarts > 0 ? o->restarts : 1); run++) {
