@@ -21,9 +21,9 @@
 #include "util.h"
 
 /* Rows of the sample greedy k-means++ works on, at least. */
-#define PP_SAMPLE_MIN	8192
+#define PP_SAMPLE_MIN	4096
 /* ... and per cluster. */
-#define PP_SAMPLE_PER_K	64
+#define PP_SAMPLE_PER_K	32
 /* Rows per GEMM while seeding. */
 #define PP_TILE		512
 /* The most slabs: more adds memory and reduction work, not speed. */
