@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "cluster_eval.h"
 #include "kmeans.h"
@@ -70,6 +71,17 @@ struct corpus {
 };
 
 static int	exit_status;
+/* Wall time spent reading the records, for --verbose. */
+static double	read_seconds;
+
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static _Noreturn void
 usage(FILE *fp, int status)
@@ -630,8 +642,9 @@ print_summary(const struct corpus *c, const struct kmeans *km, int metric,
 	fprintf(stderr, "\nds-cluster: objective %.9g\n", km->objective);
 	print_sizes(km->sizes, km->k);
 	if (o->verbose)
-		fprintf(stderr, "ds-cluster: seeding %.3f s, iterations %.3f s "
-		    "(%.2f ms each)\n", km->seed_seconds, km->iter_seconds,
+		fprintf(stderr, "ds-cluster: reading %.3f s, seeding %.3f s, "
+		    "iterations %.3f s (%.2f ms each)\n", read_seconds,
+		    km->seed_seconds, km->iter_seconds,
 		    1e3 * km->iter_seconds / (km->iterations > 0 ?
 		    km->iterations : 1));
 	if (km->reseeded > 0)
@@ -1343,7 +1356,9 @@ main(int argc, char *argv[])
 	}
 
 	memset(&c, 0, sizeof(c));
+	read_seconds = now();
 	read_corpus(argv, argc, &o, &c, &metric);
+	read_seconds = now() - read_seconds;
 	if (c.n == 0)
 		errx(exit_status ? exit_status : EX_DATAERR, "no records");
 	if (metric == KMEANS_COS && kmeans_normalize(c.x, c.n, c.dim,

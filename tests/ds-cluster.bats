@@ -386,10 +386,10 @@ c2" ]
 	[ "${lines[0]}" = "#ds kind=dense dim=4 model=toy" ]
 }
 
-@test "--verbose adds the time spent seeding and per iteration" {
+@test "--verbose adds the time spent reading, seeding and per iteration" {
 	run -0 --separate-stderr ds-cluster -v -k 3 "$DATA/topics.tsv"
 	[ "${#lines[@]}" -eq 30 ]
-	[[ "$stderr" =~ $'\n'"ds-cluster: seeding "[0-9]+\.[0-9]{3}" s, iterations "[0-9]+\.[0-9]{3}" s ("[0-9]+\.[0-9]{2}" ms each)"$ ]]
+	[[ "$stderr" =~ $'\n'"ds-cluster: reading "[0-9]+\.[0-9]{3}" s, seeding "[0-9]+\.[0-9]{3}" s, iterations "[0-9]+\.[0-9]{3}" s ("[0-9]+\.[0-9]{2}" ms each)"$ ]]
 }
 
 @test "-n 0 with -C only labels the records by the given centroids" {
