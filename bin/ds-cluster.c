@@ -5,6 +5,8 @@
  * scores the clustering, describes and draws it, and runs one iteration
  * as a map step over a shard and a reduce step over the shards' sums.
  */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -248,6 +250,29 @@ keep_text(struct corpus *c, size_t i, const struct record *r,
 	}
 }
 
+/*
+ * The next capacity of the corpus: double, or, in a file of known size,
+ * what the bytes per record so far say the rest holds (and 5% more), so
+ * that a large file needs one reallocation rather than many copies.
+ */
+static size_t
+grow_to(const struct corpus *c, struct stream *st, double fsize,
+    size_t first)
+{
+	double	 done, est;
+	size_t	 cap;
+
+	cap = c->cap ? 2 * c->cap : 1024;
+	done = (double)stream_bytes(st);
+	if (fsize > done && c->n > first && done > 0) {
+		est = (double)c->n + (fsize - done) / (done /
+		    (double)(c->n - first)) * 1.05 + 16;
+		if (est > (double)cap && est < (double)SIZE_MAX / 2)
+			cap = (size_t)est;
+	}
+	return cap;
+}
+
 /* Read every record of every input into one matrix. */
 static void
 read_corpus(char **files, int nfiles, const struct options *o,
@@ -256,6 +281,9 @@ read_corpus(char **files, int nfiles, const struct options *o,
 	struct stream	*st;
 	struct record	 r;
 	const char	*errstr;
+	struct stat	 sb;
+	double		 fsize;
+	size_t		 first;
 	int		 fi, rc, status;
 	char		*stdin_name[] = { "-" };
 
@@ -268,6 +296,11 @@ read_corpus(char **files, int nfiles, const struct options *o,
 	for (fi = 0; fi < nfiles; fi++) {
 		if ((st = open_input(files[fi])) == NULL)
 			continue;
+		fsize = 0;
+		if (strcmp(files[fi], "-") != 0 && stat(files[fi], &sb) == 0 &&
+		    S_ISREG(sb.st_mode))
+			fsize = (double)sb.st_size;
+		first = c->n;
 		check_header(c, st);
 		if (*metric == -1)
 			*metric = resolve_metric(o, &c->hdr);
@@ -278,7 +311,7 @@ read_corpus(char **files, int nfiles, const struct options *o,
 				    "direction under --metric cos",
 				    stream_name(st), r.line);
 			if (c->n == c->cap) {
-				c->cap = c->cap ? 2 * c->cap : 1024;
+				c->cap = grow_to(c, st, fsize, first);
 				c->x = xreallocarray(c->x, c->cap,
 				    c->dim * sizeof(float));
 				c->id_off = xreallocarray(c->id_off, c->cap,
