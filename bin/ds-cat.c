@@ -172,7 +172,8 @@ concat(char **paths, int npaths, const struct options *o, int *status)
 	}
 	if (mw != NULL && matfile_writer_close(mw) == -1)
 		err(EX_IOERR, "stdout");
-	writer_close(w);
+	if (writer_close(w) == -1)
+		err(EX_IOERR, "stdout");
 	header_free(&out);
 	record_free(&r);
 }
@@ -226,7 +227,8 @@ import(char **paths, int npaths, const struct options *o, int *status)
 			errx(code, "%s", errstr);
 		matfile_close(mf);
 	}
-	writer_close(w);
+	if (writer_close(w) == -1)
+		err(EX_IOERR, "stdout");
 	header_free(&out);
 	record_free(&r);
 }

@@ -58,7 +58,7 @@ static const uint32_t pow10_u32[] = {
  * m * 10^e as a correctly rounded float, when the fast path can decide.
  * Returns 1 and sets *out, or 0.
  */
-static int
+static inline int
 fast_decimal(uint64_t m, int e, int neg, float *out)
 {
 	double		 d;
@@ -101,45 +101,71 @@ slow_parse(const char *s, size_t len, float *out)
 	return used;
 }
 
+/*
+ * If s[0..8) are eight decimal digits, store their value in *v and return
+ * 1 (SWAR: the bytes are checked and combined in pairs, then fours, then
+ * eights, in one 64-bit word).  Little-endian hosts only.
+ */
+static inline int
+eight_digits(const char *s, uint64_t *v)
+{
+	const uint64_t	 ones = UINT64_C(0x0101010101010101);
+	uint64_t	 w;
+
+	memcpy(&w, s, 8);
+	/* Every byte in 0x30..0x39: high nibble 3, and adding 6 no carry. */
+	if (((w & (0xF0 * ones)) | (((w + 0x06 * ones) & (0xF0 * ones)) >> 4))
+	    != 0x33 * ones)
+		return 0;
+	w -= 0x30 * ones;
+	w = w * 10 + (w >> 8);
+	w = ((w & UINT64_C(0x000000FF000000FF)) *
+	    (100 + (UINT64_C(1000000) << 32)) +
+	    ((w >> 16) & UINT64_C(0x000000FF000000FF)) *
+	    (1 + (UINT64_C(10000) << 32))) >> 32;
+	*v = w;
+	return 1;
+}
+
+static int
+host_little_endian(void)
+{
+	const uint16_t	 one = 1;
+
+	return *(const unsigned char *)&one == 1;
+}
+
 size_t
 numfmt_parse_float(const char *s, size_t len, float *out)
 {
-	uint64_t	 m = 0;
-	size_t		 i = 0, ndig = 0, start;
-	int		 neg = 0, e = 0, exact = 1, ev, eneg, any = 0;
+	uint64_t	 m = 0, v8;
+	size_t		 i = 0, ndig, start, frac;
+	int		 neg = 0, e = 0, ev, eneg;
+	static int	 le = -1;
+
+	if (le == -1)
+		le = host_little_endian();
 
 	if (i < len && (s[i] == '-' || s[i] == '+'))
 		neg = s[i++] == '-';
 	start = i;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		any = 1;
-		if (m == 0 && s[i] == '0')
-			continue;
-		if (ndig < 19) {
-			m = m * 10 + (uint64_t)(s[i] - '0');
-			ndig++;
-		} else {
-			e++;
-			if (s[i] != '0')
-				exact = 0;
-		}
-	}
+	/* Tight loops: leading zeros count as digits here, and a number of
+	 * more than 19 digits in all takes the slow path. */
+	for (; i < len && (unsigned char)(s[i] - '0') < 10; i++)
+		m = m * 10 + (uint64_t)(s[i] - '0');
+	ndig = i - start;
 	if (i < len && s[i] == '.') {
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-			any = 1;
-			if (m == 0 && s[i] == '0') {
-				e--;
-				continue;
-			}
-			if (ndig < 19) {
-				m = m * 10 + (uint64_t)(s[i] - '0');
-				ndig++;
-				e--;
-			} else if (s[i] != '0')
-				exact = 0;
+		frac = ++i;
+		while (le && i + 8 <= len && eight_digits(s + i, &v8)) {
+			m = m * 100000000 + v8;
+			i += 8;
 		}
+		for (; i < len && (unsigned char)(s[i] - '0') < 10; i++)
+			m = m * 10 + (uint64_t)(s[i] - '0');
+		e = -(int)(i - frac);
+		ndig += i - frac;
 	}
-	if (!any)
+	if (ndig == 0)
 		return i == start && start < len ? slow_parse(s, len, out) : 0;
 	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
 		size_t	 j = i + 1;
@@ -147,15 +173,16 @@ numfmt_parse_float(const char *s, size_t len, float *out)
 		eneg = 0;
 		if (j < len && (s[j] == '-' || s[j] == '+'))
 			eneg = s[j++] == '-';
-		if (j < len && s[j] >= '0' && s[j] <= '9') {
-			for (ev = 0; j < len && s[j] >= '0' && s[j] <= '9'; j++)
+		if (j < len && (unsigned char)(s[j] - '0') < 10) {
+			for (ev = 0; j < len &&
+			    (unsigned char)(s[j] - '0') < 10; j++)
 				if (ev < 100000)
 					ev = ev * 10 + (s[j] - '0');
 			e += eneg ? -ev : ev;
 			i = j;
 		}
 	}
-	if (exact && fast_decimal(m, e, neg, out))
+	if (ndig <= 19 && fast_decimal(m, e, neg, out))
 		return i;
 	return slow_parse(s, i, out);
 }

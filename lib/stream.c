@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "numfmt.h"
 #include "stream.h"
@@ -49,6 +50,27 @@ struct stream {
 	int		 sniffing;	/* judging syntax only, for the kind */
 	struct header	 later;		/* scratch for headers met later */
 };
+
+/*
+ * Give fp a 1 MiB stdio buffer: frames of a few kilobytes each then move
+ * in large blocks instead of one system call each.  glibc ignores the
+ * size unless it is given the buffer, and a buffer must outlive its FILE,
+ * so the buffers live until exit.  A terminal keeps its line buffering.
+ */
+static void
+big_buffer(FILE *fp)
+{
+	static char	*bufs[16];
+	static size_t	 nbufs;
+
+	if (nbufs == sizeof(bufs) / sizeof(bufs[0]) || isatty(fileno(fp)))
+		return;
+	bufs[nbufs] = xmalloc(1 << 20);
+	if (setvbuf(fp, bufs[nbufs], _IOFBF, 1 << 20) == 0)
+		nbufs++;
+	else
+		free(bufs[nbufs]);
+}
 
 /* ---- headers ---- */
 
@@ -504,6 +526,7 @@ stream_fopen(FILE *fp, const char *name, const struct stream_opts *opts,
 		st->opts = *opts;
 	st->kind = st->opts.expect;
 	st->pending = -1;
+	big_buffer(fp);
 
 	if ((c = getc(fp)) == EOF) {
 		if (ferror(fp)) {
@@ -899,6 +922,8 @@ copy_le32(void *dst, const void *src, size_t n)
 	const unsigned char *s = src;
 	size_t		 i;
 
+	if (n == 0)
+		return;
 	if (little_endian()) {
 		memcpy(dst, src, n * 4);
 		return;
@@ -1182,8 +1207,8 @@ struct writer {
 	enum stream_kind kind;
 	size_t		 dim;
 	unsigned char	*buf;
-	size_t		 len, cap;
-	int		 failed;	/* writing the header failed */
+	size_t		 len, cap;	/* the record being written */
+	int		 failed;	/* a write failed */
 };
 
 static void
@@ -1198,6 +1223,8 @@ out_reserve(struct writer *w, size_t n)
 static void
 out_put(struct writer *w, const void *s, size_t n)
 {
+	if (n == 0)
+		return;
 	out_reserve(w, n);
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
@@ -1218,6 +1245,8 @@ out_le32(struct writer *w, const void *src, size_t n)
 	const uint32_t	*s = src;
 	size_t		 i;
 
+	if (n == 0)
+		return;
 	out_reserve(w, 4 * n);
 	if (little_endian())
 		memcpy(w->buf + w->len, src, 4 * n);
@@ -1273,6 +1302,16 @@ out_header_words(struct writer *w, const struct header *h)
 	}
 }
 
+/* Hand the record in w->buf to stdio. */
+static int
+hand_over(struct writer *w)
+{
+	if (w->len > 0 && fwrite(w->buf, 1, w->len, w->fp) != w->len)
+		w->failed = 1;
+	w->len = 0;
+	return w->failed ? -1 : 0;
+}
+
 int
 writer_default_binary(void)
 {
@@ -1289,6 +1328,7 @@ writer_open(FILE *fp, int binary, const struct header *h)
 
 	w = xcalloc(1, sizeof(*w));
 	w->fp = fp;
+	big_buffer(fp);
 	w->binary = binary == -1 ? writer_default_binary() : binary;
 	w->kind = header_kind(h);
 	w->dim = header_dim(h);
@@ -1305,9 +1345,7 @@ writer_open(FILE *fp, int binary, const struct header *h)
 		out_header_words(w, h);
 		out_put(w, "\n", 1);
 	}
-	/* A failed header write shows at the first record. */
-	w->failed = w->len > 0 && fwrite(w->buf, 1, w->len, fp) != w->len;
-	w->len = 0;
+	hand_over(w);
 	return w;
 }
 
@@ -1400,16 +1438,28 @@ writer_write(struct writer *w, const struct record *r)
 		tsv_body(w, r);
 		out_put(w, "\n", 1);
 	}
-	if (fwrite(w->buf, 1, w->len, w->fp) != w->len || w->failed)
+	return hand_over(w);
+}
+
+int
+writer_flush(struct writer *w)
+{
+	if (fflush(w->fp) == EOF) {
+		w->failed = 1;
 		return -1;
+	}
 	return 0;
 }
 
-void
+int
 writer_close(struct writer *w)
 {
+	int	 rc;
+
 	if (w == NULL)
-		return;
+		return 0;
+	rc = w->failed ? -1 : 0;
 	free(w->buf);
 	free(w);
+	return rc;
 }

@@ -156,18 +156,26 @@ struct writer;
 /*
  * Start writing to fp: binary form if binary is 1, TSV if 0, and the
  * default (DS_FORMAT=binary in the environment, else TSV) if -1.  The
- * header h is copied and written at once (in TSV form only if it has
- * words; the binary form always has one, and needs kind= set).
+ * header h is written at once (in TSV form only if it has words; the
+ * binary form always has one, and needs kind= set).  Unless fp is a
+ * terminal it gets a 1 MiB stdio buffer, so call this before any other
+ * output on fp.
  */
 struct writer	*writer_open(FILE *fp, int binary, const struct header *h);
 /*
- * Write one record.  Returns 0, or -1 on a write error (errno set).  A
- * record whose kind differs from the header's, or a dense record whose
- * dim differs from dim=, is a bug of the caller (assert).
+ * Write one record to fp.  Returns 0, or -1 on a write error (errno set;
+ * stdio buffers, so an error may show at a later call).  A record whose kind differs from the header's, or a
+ * dense record whose dim differs from dim=, is a bug of the caller
+ * (assert).
  */
 int		 writer_write(struct writer *, const struct record *);
-/* Free the writer (fp stays open, not flushed). */
-void		 writer_close(struct writer *);
+/*
+ * fflush fp, for output that must not wait (a streaming pipeline).
+ * Returns 0, or -1 on error.
+ */
+int		 writer_flush(struct writer *);
+/* Free the writer (fp stays open).  Returns -1 if any write failed. */
+int		 writer_close(struct writer *);
 /*
  * Parse a -b/-t style choice: returns 1 for binary, 0 for TSV, from the
  * environment variable DS_FORMAT when flag is -1.

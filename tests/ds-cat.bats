@@ -337,3 +337,12 @@ status 141"
 	run -74 --separate-stderr sh -c "ds-cat '$DATA/dense.tsv' > /dev/full"
 	[ "$stderr" = "ds-cat: stdout: No space left on device" ]
 }
+
+@test "empty sparse vectors and empty texts go through the binary form" {
+	printf '#ds kind=sparse\na\t\nb\t1:2\n' > s.tsv
+	run -0 sh -c 'ds-cat -b s.tsv | ds-cat'
+	assert_output "$(cat s.tsv)"
+	printf '#ds kind=text\na\t\nb\tx\n' > t.tsv
+	run -0 sh -c 'ds-cat -b t.tsv | ds-cat'
+	assert_output "$(cat t.tsv)"
+}
