@@ -98,6 +98,13 @@ bin/ds-knn: bin/ds-knn.o lib/libds.a
 	    $(BLAS_LIBS) -lutf8proc -lpthread -lm
 
 # ds-cluster
+BIN += bin/ds-cluster
+MAN += docs/ds-cluster.1
+HDR += lib/kmeans.h lib/pca.h lib/svg.h lib/cluster_eval.h
+LIB += lib/kmeans.o lib/pca.o lib/svg.o lib/cluster_eval.o
+bin/ds-cluster: bin/ds-cluster.o lib/libds.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-cluster.o lib/libds.a \
+	    $(BLAS_LIBS) -lutf8proc -lpthread -lm
 
 all: $(BIN)
 

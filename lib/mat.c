@@ -38,3 +38,83 @@ mat_set_threads(int n)
 {
 	openblas_set_num_threads(n);
 }
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+mat_syrk_ata(const float *a, size_t m, size_t k, float alpha, float beta,
+    float *c)
+{
+	if (k == 0)
+		return;
+	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)m,
+	    alpha, a, (int)k, beta, c, (int)k);
+}
+
+/*
+ * LAPACK's ssyevr (relatively robust representations), called through
+ * its Fortran interface: Debian's OpenBLAS carries LAPACK but not
+ * LAPACKE.  The trailing lengths are those of the three string arguments.
+ */
+void	ssyevr_(const char *jobz, const char *range, const char *uplo,
+	    const int *n, float *a, const int *lda, const float *vl,
+	    const float *vu, const int *il, const int *iu, const float *abstol,
+	    int *m, float *w, float *z, const int *ldz, int *isuppz,
+	    float *work, const int *lwork, int *iwork, const int *liwork,
+	    int *info, size_t, size_t, size_t);
+
+int
+mat_sym_eig_top(float *a, size_t n, size_t neig, float *w, float *v)
+{
+	int	 in, il, iu, m, info, lwork, liwork, iwq, *isuppz, *iwork;
+	float	 vl, vu, abstol, wq, *work, *wall, *z;
+	size_t	 j;
+
+	if (neig == 0 || neig > n)
+		return -1;
+	in = (int)n;
+	il = (int)(n - neig + 1);
+	iu = (int)n;
+	vl = vu = 0;
+	abstol = 0;
+	/*
+	 * The upper triangle of a row-major matrix is the lower triangle of
+	 * the same memory read column-major, as Fortran reads it.
+	 */
+	lwork = liwork = -1;
+	ssyevr_("V", "I", "L", &in, a, &in, &vl, &vu, &il, &iu, &abstol, &m,
+	    NULL, NULL, &in, NULL, &wq, &lwork, &iwq, &liwork, &info,
+	    1, 1, 1);
+	if (info != 0)
+		return -1;
+	lwork = (int)wq;
+	liwork = iwq;
+	work = malloc((size_t)lwork * sizeof(float));
+	iwork = malloc((size_t)liwork * sizeof(int));
+	isuppz = malloc(2 * n * sizeof(int));
+	wall = malloc(n * sizeof(float));
+	z = malloc(n * neig * sizeof(float));
+	if (work == NULL || iwork == NULL || isuppz == NULL || wall == NULL ||
+	    z == NULL)
+		info = -1;
+	else
+		ssyevr_("V", "I", "L", &in, a, &in, &vl, &vu, &il, &iu,
+		    &abstol, &m, wall, z, &in, isuppz, work, &lwork, iwork,
+		    &liwork, &info, 1, 1, 1);
+	if (info == 0 && m == (int)neig) {
+		/* Ascending from LAPACK; column j of z is row j here. */
+		for (j = 0; j < neig; j++) {
+			w[j] = wall[neig - 1 - j];
+			memcpy(v + j * n, z + (neig - 1 - j) * n,
+			    n * sizeof(float));
+		}
+	} else
+		info = -1;
+	free(work);
+	free(iwork);
+	free(isuppz);
+	free(wall);
+	free(z);
+	return info == 0 ? 0 : -1;
+}

@@ -21,4 +21,19 @@ float	mat_dot(const float *x, const float *y, size_t k);
 /* Use at most n threads in BLAS calls (n >= 1). */
 void	mat_set_threads(int n);
 
+/*
+ * c = alpha * a^T * a + beta * c, where a is m x k and c is k x k; only
+ * the upper triangle of c (row-major) is written.
+ */
+void	mat_syrk_ata(const float *a, size_t m, size_t k, float alpha,
+	    float beta, float *c);
+
+/*
+ * The neig largest eigenvalues of the symmetric n x n matrix a (upper
+ * triangle read, a destroyed) into w, largest first, and their unit
+ * eigenvectors into the rows of v (neig x n).  Returns 0, or -1 if LAPACK
+ * failed to converge.
+ */
+int	mat_sym_eig_top(float *a, size_t n, size_t neig, float *w, float *v);
+
 #endif
