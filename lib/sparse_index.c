@@ -1,5 +1,6 @@
 /* sparse_index: an inverted index for exact sparse-vector search. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ sparse_index_free(struct sparse_index *s)
 	free(s->row);
 	free(s->idx);
 	free(s->val);
+	free(s->terms);
 	free(s->post);
 	free(s->doc);
 	free(s->pval);
@@ -48,18 +50,53 @@ sparse_index_add(struct sparse_index *s, const uint32_t *idx,
 	s->nnz += nnz;
 	s->row = xreallocarray(s->row, s->n + 2, sizeof(*s->row));
 	s->row[++s->n] = s->nnz;
-	if (nnz > 0 && idx[nnz - 1] >= s->nterms)
-		s->nterms = (size_t)idx[nnz - 1] + 1;
 	return 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rank of term index t among s->terms, or -1 if it is not there. */
+static ptrdiff_t
+term_rank(const struct sparse_index *s, uint32_t t)
+{
+	size_t	 lo = 0, hi = s->nterms, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->terms[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nterms && s->terms[lo] == t ? (ptrdiff_t)lo : -1;
 }
 
 void
 sparse_index_build(struct sparse_index *s, enum knn_metric metric)
 {
 	size_t	 i, p, t, *fill;
+	uint32_t *rank;
 	double	 sum;
 
 	s->metric = metric;
+	/* The distinct term indexes, and each posting's rank among them. */
+	s->terms = xreallocarray(NULL, s->nnz ? s->nnz : 1, sizeof(*s->terms));
+	if (s->nnz > 0)
+		memcpy(s->terms, s->idx, s->nnz * sizeof(*s->terms));
+	qsort(s->terms, s->nnz, sizeof(*s->terms), cmp_u32);
+	for (p = 0, s->nterms = 0; p < s->nnz; p++)
+		if (s->nterms == 0 || s->terms[s->nterms - 1] != s->terms[p])
+			s->terms[s->nterms++] = s->terms[p];
+	rank = xreallocarray(NULL, s->nnz ? s->nnz : 1, sizeof(*rank));
+	for (p = 0; p < s->nnz; p++)
+		rank[p] = (uint32_t)term_rank(s, s->idx[p]);
+
 	s->post = xcalloc(s->nterms + 1, sizeof(*s->post));
 	s->doc = xreallocarray(NULL, s->nnz, sizeof(*s->doc));
 	s->pval = xreallocarray(NULL, s->nnz, sizeof(*s->pval));
@@ -67,7 +104,7 @@ sparse_index_build(struct sparse_index *s, enum knn_metric metric)
 	s->acc = xcalloc(s->n, sizeof(*s->acc));
 	/* Count the postings of each term, then place them in row order. */
 	for (p = 0; p < s->nnz; p++)
-		s->post[s->idx[p] + 1]++;
+		s->post[rank[p] + 1]++;
 	for (t = 0; t < s->nterms; t++)
 		s->post[t + 1] += s->post[t];
 	fill = xreallocarray(NULL, s->nterms + 1, sizeof(*fill));
@@ -75,13 +112,14 @@ sparse_index_build(struct sparse_index *s, enum knn_metric metric)
 	for (i = 0; i < s->n; i++) {
 		sum = 0;
 		for (p = s->row[i]; p < s->row[i + 1]; p++) {
-			s->doc[fill[s->idx[p]]] = (uint32_t)i;
-			s->pval[fill[s->idx[p]]++] = s->val[p];
+			s->doc[fill[rank[p]]] = (uint32_t)i;
+			s->pval[fill[rank[p]]++] = s->val[p];
 			sum += (double)s->val[p] * s->val[p];
 		}
 		s->norms2[i] = sum;
 	}
 	free(fill);
+	free(rank);
 }
 
 size_t
@@ -91,14 +129,15 @@ sparse_index_search(struct sparse_index *s, const uint32_t *idx,
 {
 	struct topk	 t;
 	size_t		 i, p, n;
+	ptrdiff_t	 r;
 	double		 qn2 = 0, dot, sc;
 	uint32_t	 d;
 
 	for (i = 0; i < nnz; i++) {
 		qn2 += (double)val[i] * val[i];
-		if (idx[i] >= s->nterms)
+		if ((r = term_rank(s, idx[i])) == -1)
 			continue;
-		for (p = s->post[idx[i]]; p < s->post[idx[i] + 1]; p++) {
+		for (p = s->post[r]; p < s->post[r + 1]; p++) {
 			d = s->doc[p];
 			s->acc[d] += (double)val[i] * s->pval[p];
 		}

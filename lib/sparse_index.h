@@ -20,7 +20,10 @@ struct sparse_index {
 	uint32_t	*idx;
 	float		*val;
 	/* Postings, built by sparse_index_build. */
-	size_t		 nterms;	/* largest term index + 1 */
+	/* Term indexes may be anything below 2^32 (hashed words): the
+	 * postings are by rank among the distinct indexes present. */
+	uint32_t	*terms;		/* the distinct indexes, ascending */
+	size_t		 nterms;
 	size_t		*post;		/* nterms + 1 offsets into doc, pval */
 	uint32_t	*doc;
 	float		*pval;

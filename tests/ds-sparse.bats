@@ -222,3 +222,13 @@ d3	b:0.5909"
 	run -74 --separate-stderr sh -c 'ds-sparse -T words hand.tsv > /dev/full'
 	[ "$stderr" = "ds-sparse: stdout: No space left on device" ]
 }
+
+@test "hashed word vectors search through ds-knn: exact BM25 ranking" {
+	printf 'd1\tthe cat sat on the mat\nd2\ta dog chased the cat\nd3\tstock markets fell\n' > c.tsv
+	ds-sparse -T words -s stats c.tsv > docs.tsv
+	run -0 --separate-stderr sh -c 'echo "cat on a mat" | ds-sparse -T words -q -s stats | ds-knn -k 3 docs.tsv'
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "1	1	d1	"* ]]
+	[[ "${lines[1]}" == "1	2	d2	"* ]]
+	[[ "${lines[2]}" == "1	3	d3	0" ]]
+}
