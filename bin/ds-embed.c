@@ -284,19 +284,6 @@ reader_take(struct reader *rd, struct record *r, const char **src)
 
 /* ----------------------------------------------------------------- dedup */
 
-static uint64_t
-text_hash(const char *s, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static struct item *
 item_at(struct run *r, long seq)
 {
@@ -639,7 +626,7 @@ admit(struct run *r, struct item *it)
 			return;
 		}
 	}
-	it->hash = text_hash(it->rec.text.s, it->rec.text.len);
+	it->hash = hash_fnv1a64(it->rec.text.s, it->rec.text.len);
 	if ((lead = dedup_find(r, it)) != -1) {
 		struct item *l = item_at(r, lead);
 

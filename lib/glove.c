@@ -66,14 +66,7 @@ rdf32(const unsigned char *p)
 uint64_t
 glove_hash(const char *s, size_t len)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return hash_fnv1a64(s, len);
 }
 
 /*

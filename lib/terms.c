@@ -84,14 +84,7 @@ terms_space(const struct terms *t)
 uint32_t
 terms_word_index(const char *w, size_t len)
 {
-	uint32_t	 h = 2166136261u;
-	size_t		 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)w[i];
-		h *= 16777619u;
-	}
-	return h & 0x7fffffffu;
+	return hash_fnv1a32(w, len) & 0x7fffffffu;
 }
 
 static void

@@ -106,6 +106,34 @@ real_parse(const char *s, double min, double max, const char **errstr)
 	return v;
 }
 
+uint64_t
+hash_fnv1a64(const void *s, size_t len)
+{
+	const unsigned char	*p = s;
+	uint64_t		 h = UINT64_C(0xcbf29ce484222325);
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+uint32_t
+hash_fnv1a32(const void *s, size_t len)
+{
+	const unsigned char	*p = s;
+	uint32_t		 h = UINT32_C(2166136261);
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= UINT32_C(16777619);
+	}
+	return h;
+}
+
 int
 util_version(const char *prog)
 {

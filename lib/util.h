@@ -27,6 +27,12 @@ long long	num_parse(const char *s, long long min, long long max,
  */
 double	real_parse(const char *s, double min, double max, const char **errstr);
 
+#include <stdint.h>
+
+/* FNV-1a hashes of s[0..len): 64-bit, and 32-bit. */
+uint64_t	hash_fnv1a64(const void *s, size_t len);
+uint32_t	hash_fnv1a32(const void *s, size_t len);
+
 /* Print "PROG VERSION" on standard output and return 0, for --version. */
 int	util_version(const char *prog);
 
