@@ -78,26 +78,23 @@ npy_header(struct matfile *m, const char **why)
 	unsigned char	 pre[12];
 	char		*dict;
 	const char	*v;
-	size_t		 hlen, off;
+	size_t		 hlen;
 	char		*end;
 	unsigned long long a, b;
 
 	*why = "not a .npy file (bad magic)";
 	if (fread(pre, 1, 10, m->fp) != 10 || memcmp(pre, "\x93NUMPY", 6))
 		return -1;
-	if (pre[6] == 1) {
+	if (pre[6] == 1)
 		hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-		off = 10;
-	} else if (pre[6] == 2 || pre[6] == 3) {
+	else if (pre[6] == 2 || pre[6] == 3) {
 		if (fread(pre + 10, 1, 2, m->fp) != 2)
 			return -1;
 		hlen = le32(pre + 8);
-		off = 12;
 	} else {
 		*why = "unsupported .npy version";
 		return -1;
 	}
-	(void)off;
 	*why = "truncated .npy header";
 	if (hlen > 1 << 20)
 		return -1;
