@@ -84,16 +84,6 @@ section_ok(uint64_t off, uint64_t count, uint64_t size, uint64_t align,
 	    off <= file_size && len <= file_size - off;
 }
 
-static int
-host_little_endian(void)
-{
-	uint32_t	x = 1;
-	unsigned char	c;
-
-	memcpy(&c, &x, 1);
-	return c == 1;
-}
-
 struct glove *
 glove_open(const char *path, const char **errstr, int *status)
 {

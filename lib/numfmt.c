@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "numfmt.h"
+#include "util.h"
 
 static const double pow10_tab[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -125,14 +126,6 @@ eight_digits(const char *s, uint64_t *v)
 	    (1 + (UINT64_C(10000) << 32))) >> 32;
 	*v = w;
 	return 1;
-}
-
-static int
-host_little_endian(void)
-{
-	const uint16_t	 one = 1;
-
-	return *(const unsigned char *)&one == 1;
 }
 
 size_t

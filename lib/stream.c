@@ -890,14 +890,6 @@ read_tsv(struct stream *st, struct record *r, int *status)
 
 /* ---- binary form ---- */
 
-static int
-little_endian(void)
-{
-	const uint16_t	 one = 1;
-
-	return *(const unsigned char *)&one == 1;
-}
-
 static uint32_t
 get_u32(const unsigned char *p)
 {
@@ -924,7 +916,7 @@ copy_le32(void *dst, const void *src, size_t n)
 
 	if (n == 0)
 		return;
-	if (little_endian()) {
+	if (host_little_endian()) {
 		memcpy(dst, src, n * 4);
 		return;
 	}
@@ -1248,7 +1240,7 @@ out_le32(struct writer *w, const void *src, size_t n)
 	if (n == 0)
 		return;
 	out_reserve(w, 4 * n);
-	if (little_endian())
+	if (host_little_endian())
 		memcpy(w->buf + w->len, src, 4 * n);
 	else
 		for (i = 0; i < n; i++)

@@ -106,6 +106,14 @@ real_parse(const char *s, double min, double max, const char **errstr)
 	return v;
 }
 
+int
+host_little_endian(void)
+{
+	const uint16_t	 one = 1;
+
+	return *(const unsigned char *)&one == 1;
+}
+
 uint64_t
 hash_fnv1a64(const void *s, size_t len)
 {

@@ -29,6 +29,9 @@ double	real_parse(const char *s, double min, double max, const char **errstr);
 
 #include <stdint.h>
 
+/* 1 if this host stores integers least significant byte first. */
+int	host_little_endian(void);
+
 /* FNV-1a hashes of s[0..len): 64-bit, and 32-bit. */
 uint64_t	hash_fnv1a64(const void *s, size_t len);
 uint32_t	hash_fnv1a32(const void *s, size_t len);
