@@ -118,9 +118,15 @@ lib/libds.a: $(LIB)
 	$(AR) -rcs $@ $(LIB)
 
 # The build-tree data directory, so that bin/ works before `make install`.
-lib/datadir.o: lib/datadir.c lib/datadir.h
+# The stamp holds DATADIR and changes only when it does, so that
+# `make install PREFIX=...` after a plain `make` rebuilds this object.
+lib/datadir.o: lib/datadir.c lib/datadir.h lib/datadir.stamp
 	$(CC) $(DS_CFLAGS) -DDS_BUILD_DATADIR=\"$$(pwd)/data\" $(CPPFLAGS) \
 	    $(CFLAGS) -c -o $@ lib/datadir.c
+
+lib/datadir.stamp: FORCE
+	@[ "$$(cat $@ 2>/dev/null)" = '$(DATADIR)' ] || echo '$(DATADIR)' >$@
+FORCE:
 
 # One link rule per program, naming only the libraries it needs.
 bin/ds-cat: bin/ds-cat.o lib/libds.a
@@ -176,6 +182,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(BIN) $(BIN:=.o) $(LIB) lib/libds.a
+	rm -f $(BIN) $(BIN:=.o) $(LIB) lib/libds.a lib/datadir.stamp
 
-.PHONY: all setup data test sanitize check demo lint install uninstall clean
+.PHONY: all setup data test sanitize check demo lint install uninstall clean FORCE
