@@ -214,6 +214,39 @@ scan_numbers(struct json *j, const char *s, size_t len, size_t from,
 	return 0;
 }
 
+/*
+ * 1 if buf nests containers deeper than JSON_MAX_DEPTH, counted outside
+ * strings.  jsmn keeps no stack, but each close bracket looks back over
+ * the tokens inside it: deep nesting costs time in the square of the
+ * depth, and no answer read here needs more than a few levels.
+ */
+static int
+too_deep(const char *s, size_t len)
+{
+	size_t	i;
+	int	depth = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '"':
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			break;
+		case '[':
+		case '{':
+			if (++depth > JSON_MAX_DEPTH)
+				return 1;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Run jsmn over buf[0..len), growing the token array as it asks. */
 static int
 run_jsmn(struct json *j, jsmn_parser *p, const char *buf, size_t len)
@@ -262,6 +295,10 @@ json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 	if (j->cap == 0) {
 		j->cap = 1024;
 		j->toks = xreallocarray(NULL, j->cap, sizeof(*j->toks));
+	}
+	if (too_deep(buf, len)) {
+		*errstr = "nested too deeply";
+		return -1;
 	}
 	jsmn_init(&p);
 	while (from < len && (q = memchr(buf + from, '[', len - from)) !=
