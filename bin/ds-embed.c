@@ -1419,10 +1419,8 @@ read_key_file(struct conf *c, const char *path)
 
 	if ((fp = fopen(path, "r")) == NULL)
 		err(EX_CONFIG, "%s", path);
-	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0)
-		warnx("%s: mode %04o lets %s read the API key; chmod 600 it",
-		    path, (unsigned)(st.st_mode & 07777),
-		    (st.st_mode & 007) != 0 ? "everyone" : "its group");
+	if (fstat(fileno(fp), &st) == -1)
+		err(EX_CONFIG, "%s", path);
 	len = getline(&line, &cap, fp);
 	if (len == -1 && ferror(fp))
 		err(EX_CONFIG, "%s", path);
@@ -1434,6 +1432,10 @@ read_key_file(struct conf *c, const char *path)
 		line[--len] = '\0';
 	if (len == 0)
 		errx(EX_CONFIG, "%s: no API key in the file", path);
+	if ((st.st_mode & 077) != 0)
+		warnx("%s: mode %04o lets %s read the API key; chmod 600 it",
+		    path, (unsigned)(st.st_mode & 07777),
+		    (st.st_mode & 007) != 0 ? "everyone" : "its group");
 	keep_key(c, line, (size_t)len);
 	secret_wipe(line, cap);
 	free(line);
