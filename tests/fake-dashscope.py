@@ -12,8 +12,8 @@ by magic text: a text containing "@fault:NAME" or "@fault:NAME:K" makes the
 first K requests that carry it (default 1; "*" for every one) fail with
 NAME, one of 429rate 429quota 429after 500 502 503 504 408 400 401 403
 slow trunc garble reset short wrongdim, or one of the hostile answers:
-huge (a 200 whose Content-Length is --huge bytes, then as many), hugechunk
-(as many bytes, chunked: no length announced), deep (a 200 nesting
+huge (a 200 whose Content-Length is --huge bytes, then as many), hugestream
+(as many bytes, no length announced, ended by closing), deep (a 200 nesting
 --deep arrays), trickle (a byte every --trickle-gap seconds for --trickle
 seconds), redirect (307 to --redirect-to), echo (a 401 whose message
 repeats the Authorization header received).  --tls-cert and --tls-key
@@ -460,7 +460,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return 0
-        if fault in ("huge", "hugechunk", "deep", "trickle", "redirect",
+        if fault in ("huge", "hugestream", "deep", "trickle", "redirect",
                      "echo"):
             return self.hostile(fault)
         return self.error(500, "InternalError", "unknown fault " + fault)
@@ -543,7 +543,7 @@ def main():
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate")
     ap.add_argument("--tls-key", help="and this private key")
     ap.add_argument("--huge", type=int, default=65 << 20,
-                    help="bytes the huge and hugechunk faults send")
+                    help="bytes the huge and hugestream faults send")
     ap.add_argument("--deep", type=int, default=100000,
                     help="arrays the deep fault nests")
     ap.add_argument("--trickle", type=float, default=60.0,

@@ -89,7 +89,7 @@ settle() {
 }
 
 @test "an answer growing past 64 MB with no length is cut off (69)" {
-	printf 'a\thuge stream @fault:hugechunk:*\n' >in.tsv
+	printf 'a\thuge stream @fault:hugestream:*\n' >in.tsv
 	run -69 --separate-stderr ds-embed -d 64 in.tsv
 	[ -z "$output" ]
 	[ "${stderr_lines[0]}" = "$summary0" ]
