@@ -108,6 +108,23 @@ settle() {
 	[ "${stderr_lines[1]}" = "ds-embed: response is not JSON (nested too deeply); gave up after 1 attempts (id a)" ]
 }
 
+@test "the depth limit is 32: one level more is refused, not one less" {
+	printf 'a\tdeep answer @fault:deep:*\n' >in.tsv
+	# The answer's own two objects, then the arrays: 2 + 30 = 32.
+	start_fake d30 --deep 30
+	run -65 --separate-stderr ds-embed -C -d 64 -r 0 \
+	    -B "http://127.0.0.1:$(cat d30/port)" in.tsv
+	stop_fake d30
+	[ -z "$output" ]
+	[ "${stderr_lines[1]}" = "ds-embed: response has an embedding without a valid text_index (id a)" ]
+	start_fake d31 --deep 31
+	run -75 --separate-stderr ds-embed -C -d 64 -r 0 \
+	    -B "http://127.0.0.1:$(cat d31/port)" in.tsv
+	stop_fake d31
+	[ -z "$output" ]
+	[ "${stderr_lines[1]}" = "ds-embed: response is not JSON (nested too deeply); gave up after 1 attempts (id a)" ]
+}
+
 @test "a server trickling bytes is abandoned at -T, and so is the retry" {
 	printf 'a\ttrickled answer @fault:trickle:*\n' >in.tsv
 	start=$SECONDS
