@@ -63,6 +63,8 @@ HDR += lib/glove.h lib/models.h
 LIB += lib/glove.o lib/models.o
 HDR += lib/http.h lib/json.h lib/dashscope.h lib/cache.h lib/retry.h
 LIB += lib/http.o lib/json.o lib/dashscope.o lib/cache.o lib/retry.o
+HDR += lib/secret.h
+LIB += lib/secret.o
 
 bin/ds-embed: bin/ds-embed.o lib/libds.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-embed.o lib/libds.a \

@@ -35,6 +35,7 @@
 #include "json.h"
 #include "models.h"
 #include "retry.h"
+#include "secret.h"
 #include "stream.h"
 #include "tok.h"
 #include "utf8.h"
@@ -56,7 +57,10 @@ struct conf {
 	const char		*instruct;
 	enum dashscope_output	 output;
 	const char		*sparse_out;
-	char			*base, *url, *key;
+	char			*base, *url;
+	char			*key, *auth;	/* in secret: never on the heap */
+	struct secret		*secret;
+	const char		*ca_file;
 	size_t			 batch, jobs;
 	double			 rpm, tpm;
 	int			 retries;
@@ -166,6 +170,7 @@ struct run {
 };
 
 static _Noreturn void	usage(FILE *, int);
+static char		*redact(const struct conf *, char *);
 static double		now(void);
 
 static double
@@ -707,6 +712,7 @@ send_batch(struct run *r, long bi)
 	rq.timeout_ms = (long)(r->c->timeout * 1000);
 	rq.connect_timeout_ms = rq.timeout_ms < 10000 ? rq.timeout_ms : 10000;
 	rq.max_response = MAX_RESPONSE;
+	rq.ca_file = r->c->ca_file;
 	rq.udata = (void *)(intptr_t)bi;
 	if (http_start(r->http, &rq, &errstr) == -1)
 		errx(EX_SOFTWARE, "%s", errstr);
@@ -854,23 +860,36 @@ handle_response(struct run *r, const struct http_response *hr)
 			return;
 		}
 		/* A cut or garbled body is a transport failure: retry. */
-		why = msgf("%s", perr);
+		why = redact(r->c, msgf("%s", perr));
 		retry = pr == -1;
 		status = pr == -1 ? EX_TEMPFAIL : EX_DATAERR;
 		b->last_unreachable = 0;
+	} else if (hr->error == HTTP_ECERT) {
+		/* Retrying cannot make a certificate verify. */
+		why = redact(r->c, msgf("%s: %s", r->c->base, hr->errstr));
+		b->last_unreachable = 1;
+		status = EX_UNAVAILABLE;
 	} else if (hr->error != HTTP_OK) {
-		why = msgf("%s", hr->errstr);
+		why = redact(r->c, msgf("%s", hr->errstr));
+		/* An oversized answer will be as large the next time. */
 		retry = hr->error != HTTP_ETOOBIG;
-		b->last_unreachable = hr->error == HTTP_ECONNECT;
-		status = hr->error == HTTP_ECONNECT ? EX_UNAVAILABLE :
-		    EX_TEMPFAIL;
+		b->last_unreachable = hr->error == HTTP_ECONNECT ||
+		    hr->error == HTTP_ETOOBIG;
+		status = b->last_unreachable ? EX_UNAVAILABLE : EX_TEMPFAIL;
+	} else if (hr->status / 100 == 3) {
+		/* Followed, it would carry the key to another host. */
+		why = redact(r->c, msgf("HTTP %ld: redirect to %s not "
+		    "followed", hr->status, hr->location != NULL ?
+		    hr->location : "nowhere"));
+		b->last_unreachable = 0;
+		status = EX_UNAVAILABLE;
 	} else {
 		dashscope_error(r->json, hr->body, hr->len, &code, &message,
 		    &rid);
-		why = msgf("HTTP %ld%s%s: %s%s%s%s", hr->status,
+		why = redact(r->c, msgf("HTTP %ld%s%s: %s%s%s%s", hr->status,
 		    code[0] != '\0' ? " " : "", code, message,
 		    rid[0] != '\0' ? " (request_id " : "", rid,
-		    rid[0] != '\0' ? ")" : "");
+		    rid[0] != '\0' ? ")" : ""));
 		free(code);
 		free(message);
 		free(rid);
@@ -1353,26 +1372,54 @@ run_dry(struct conf *c, struct cache *cache, int argc, char **argv)
 static _Noreturn void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: ds-embed [-bCDEhpqtVvx] [-A api] [-B url] [-c file] "
-	    "[-d dim] [-e stop|skip]\n"
-	    "\t[-I text] [-j jobs] [-K tpm] [-k file] [-l seconds] "
-	    "[-m model] [-n batch]\n"
-	    "\t[-o dense|sparse|dense+sparse] [-R rpm] [-r retries] "
-	    "[-s file] [-T seconds]\n"
-	    "\t[-w seconds] [file ...]\n");
+	fprintf(fp, "usage: ds-embed [-bCDEhpqtVvx] [-A api] [-a cafile] "
+	    "[-B url] [-c file] [-d dim]\n"
+	    "\t[-e stop|skip] [-I text] [-j jobs] [-K tpm] [-k file] "
+	    "[-l seconds] [-m model]\n"
+	    "\t[-n batch] [-o dense|sparse|dense+sparse] [-R rpm] "
+	    "[-r retries] [-s file]\n"
+	    "\t[-T seconds] [-w seconds] [file ...]\n");
 	exit(status);
 }
 
-/* The first line of file, trimmed: an API key kept out of argv. */
-static char *
-read_key_file(const char *path)
+/*
+ * Keep the key in c->secret, with the header that carries it: the only
+ * copies ds-embed makes.
+ */
+static void
+keep_key(struct conf *c, const char *key, size_t len)
 {
-	FILE	*fp;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 len;
+	static const char	 prefix[] = "Authorization: Bearer ";
+	const char		*errstr;
+
+	if ((c->secret = secret_new(2 * len + sizeof(prefix) + 2,
+	    &errstr)) == NULL)
+		errx(EX_OSERR, "%s", errstr);
+	c->key = secret_alloc(c->secret, len);
+	c->auth = secret_alloc(c->secret, sizeof(prefix) - 1 + len);
+	if (c->key == NULL || c->auth == NULL)
+		errx(EX_SOFTWARE, "no room for the API key");
+	memcpy(c->key, key, len);
+	memcpy(c->auth, prefix, sizeof(prefix) - 1);
+	memcpy(c->auth + sizeof(prefix) - 1, key, len);
+}
+
+/*
+ * The first line of file, trimmed: an API key kept out of argv.  Like
+ * ssh with a private key, warn when others may read it.
+ */
+static void
+read_key_file(struct conf *c, const char *path)
+{
+	struct stat	 st;
+	FILE		*fp;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 len;
 
 	if ((fp = fopen(path, "r")) == NULL)
+		err(EX_CONFIG, "%s", path);
+	if (fstat(fileno(fp), &st) == -1)
 		err(EX_CONFIG, "%s", path);
 	len = getline(&line, &cap, fp);
 	if (len == -1 && ferror(fp))
@@ -1385,7 +1432,39 @@ read_key_file(const char *path)
 		line[--len] = '\0';
 	if (len == 0)
 		errx(EX_CONFIG, "%s: no API key in the file", path);
-	return line;
+	if ((st.st_mode & 077) != 0)
+		warnx("%s: mode %04o lets %s read the API key; chmod 600 it",
+		    path, (unsigned)(st.st_mode & 07777),
+		    (st.st_mode & 007) != 0 ? "everyone" : "its group");
+	keep_key(c, line, (size_t)len);
+	secret_wipe(line, cap);
+	free(line);
+}
+
+/*
+ * msg with every occurrence of the key replaced: a server may echo what
+ * it was sent into its error messages, which are printed.  Takes msg.
+ */
+static char *
+redact(const struct conf *c, char *msg)
+{
+	static const char	 mark[] = "<redacted>";
+	struct json_out		 o;
+	const char		*p, *q;
+	size_t			 klen;
+
+	if (c->key == NULL || (klen = strlen(c->key)) == 0 ||
+	    strstr(msg, c->key) == NULL)
+		return msg;
+	memset(&o, 0, sizeof(o));
+	for (p = msg; (q = strstr(p, c->key)) != NULL; p = q + klen) {
+		json_out_raw(&o, p, (size_t)(q - p));
+		json_out_raw(&o, mark, sizeof(mark) - 1);
+	}
+	json_out_raw(&o, p, strlen(p));
+	secret_wipe(msg, strlen(msg));
+	free(msg);
+	return o.buf;
 }
 
 static void
@@ -1500,12 +1579,12 @@ configure(struct conf *c, const char *api, const char *base,
 
 	/* The key: never from argv, never printed. */
 	if (key_file != NULL) {
-		c->key = read_key_file(key_file);
+		read_key_file(c, key_file);
 		from = key_file;
 	} else if ((env = getenv(c->api == DASHSCOPE_NATIVE ?
 	    "DASHSCOPE_API_KEY" : "OPENAI_API_KEY")) != NULL &&
 	    env[0] != '\0') {
-		c->key = xstrdup(env);
+		keep_key(c, env, strlen(env));
 		from = c->api == DASHSCOPE_NATIVE ? "DASHSCOPE_API_KEY" :
 		    "OPENAI_API_KEY";
 	} else {
@@ -1529,6 +1608,8 @@ configure(struct conf *c, const char *api, const char *base,
 		    "https://", base);
 	c->base = xstrdup(base);
 	c->url = dashscope_url(c->api, base);
+	if (c->ca_file != NULL && access(c->ca_file, R_OK) == -1)
+		err(EX_CONFIG, "-a %s", c->ca_file);
 }
 
 /* What makes a cached vector valid for this run. */
@@ -1549,6 +1630,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "api",		required_argument,	NULL, 'A' },
+		{ "ca-file",		required_argument,	NULL, 'a' },
 		{ "base-url",		required_argument,	NULL, 'B' },
 		{ "binary",		no_argument,		NULL, 'b' },
 		{ "no-cache",		no_argument,		NULL, 'C' },
@@ -1586,7 +1668,7 @@ main(int argc, char *argv[])
 	const char	*errstr, *api = NULL, *base = NULL, *key_file = NULL;
 	const char	*output = NULL, *stdin_name[] = { "-" };
 	const struct model *local = NULL;
-	char		*space, *cpath = NULL, *auth = NULL;
+	char		*space, *cpath = NULL;
 	int		 ch, query = 0, document = 0, status, progress = -1;
 	int		 reader_done;
 	size_t		 i, nh;
@@ -1600,11 +1682,14 @@ main(int argc, char *argv[])
 	c.use_cache = 1;
 	c.binary = -1;
 	while ((ch = getopt_long(argc, argv,
-	    "A:B:bCc:Dd:Ee:hI:j:K:k:l:m:n:o:pqR:r:s:T:tVvw:x", longopts,
+	    "A:a:B:bCc:Dd:Ee:hI:j:K:k:l:m:n:o:pqR:r:s:T:tVvw:x", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			api = optarg;
+			break;
+		case 'a':
+			c.ca_file = optarg;
 			break;
 		case 'B':
 			base = optarg;
@@ -1792,10 +1877,8 @@ main(int argc, char *argv[])
 	retry_bucket_init(&r.tpm, c.tpm, 1, r.t0);
 
 	nh = 0;
-	if (c.key != NULL) {
-		auth = msgf("Authorization: Bearer %s", c.key);
-		r.headers[nh++] = auth;
-	}
+	if (c.auth != NULL)
+		r.headers[nh++] = c.auth;
 	r.headers[nh++] = "Content-Type: application/json";
 	r.headers[nh++] = "Accept: application/json";
 	r.headers[nh++] = "User-Agent: ds-embed/" DS_VERSION;
@@ -1899,14 +1982,7 @@ main(int argc, char *argv[])
 	free(cpath);
 	free(c.base);
 	free(c.url);
-	if (auth != NULL) {
-		memset(auth, 0, strlen(auth));
-		free(auth);
-	}
-	if (c.key != NULL) {
-		memset(c.key, 0, strlen(c.key));
-		free(c.key);
-	}
+	secret_free(c.secret);
 	if (ferror(stdout) || fclose(stdout) == EOF)
 		err(EX_IOERR, "stdout");
 	return status;

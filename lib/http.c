@@ -1,5 +1,6 @@
 /* http: concurrent POST requests over libcurl's multi interface. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -180,9 +181,23 @@ http_start(struct http *h, const struct http_request *rq, const char **errstr)
 	/* Responses of a few hundred kB: fewer, larger reads. */
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Never follow a redirect: it would carry the key elsewhere. */
+	/*
+	 * Never follow a redirect: it would carry the headers, the key among
+	 * them, to wherever the server says.  Stated rather than left to
+	 * curl_easy_reset, so that no later change turns it on by accident.
+	 */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Always verify: there is no way to turn it off. */
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (rq->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
+	/* Refuse an announced length over the bound before reading it. */
+	if (rq->max_response > 0)
+		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)rq->max_response);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		*errstr = "libcurl refused the request";
 		return -1;
@@ -228,6 +243,10 @@ collect(struct http *h, struct http_response *res)
 		curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &secs);
 		res->seconds = secs;
 		res->retry_after_ms = s->retry_after_ms;
+		res->location = NULL;
+		if (res->status / 100 == 3)
+			curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_URL,
+			    &res->location);
 		switch (m->data.result) {
 		case CURLE_OK:
 			res->error = HTTP_OK;
@@ -239,10 +258,19 @@ collect(struct http *h, struct http_response *res)
 		case CURLE_COULDNT_RESOLVE_PROXY:
 		case CURLE_COULDNT_CONNECT:
 		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 		case CURLE_URL_MALFORMAT:
 			res->error = HTTP_ECONNECT;
+			break;
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+			res->error = HTTP_ECERT;
+			break;
+		case CURLE_FILESIZE_EXCEEDED:
+			res->error = HTTP_ETOOBIG;
 			break;
 		default:
 			res->error = s->toobig ? HTTP_ETOOBIG : HTTP_ETRANSPORT;
@@ -250,9 +278,12 @@ collect(struct http *h, struct http_response *res)
 		}
 		if (res->error != HTTP_OK) {
 			res->status = 0;
-			if (res->error == HTTP_ETOOBIG)
-				res->errstr = "response too large";
-			else if (s->errbuf[0] != '\0')
+			if (res->error == HTTP_ETOOBIG) {
+				snprintf(s->errbuf, sizeof(s->errbuf),
+				    "response larger than %zu bytes refused",
+				    s->max);
+				res->errstr = s->errbuf;
+			} else if (s->errbuf[0] != '\0')
 				res->errstr = s->errbuf;
 			else
 				res->errstr = curl_easy_strerror(

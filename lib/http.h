@@ -3,6 +3,12 @@
  * flight at once on reused connections, each with its own deadline and a
  * bound on the size of the response.  The only module that uses libcurl.
  * One thread drives a client; http_wakeup may be called from any thread.
+ *
+ * TLS certificates and host names are always verified, against the
+ * system's CAs or the request's ca_file; redirects are never followed,
+ * so the headers (the API key) go to the URL given and nowhere else; a
+ * response over max_response bytes is refused as soon as its length is
+ * announced, or as soon as it grows past it.
  */
 #ifndef DS_HTTP_H
 #define DS_HTTP_H
@@ -14,6 +20,7 @@ enum http_error {
 	HTTP_OK = 0,		/* a complete response: see status */
 	HTTP_ETIMEOUT,		/* the deadline passed */
 	HTTP_ECONNECT,		/* no connection: refused, unresolved, TLS */
+	HTTP_ECERT,		/* the server's certificate did not verify */
 	HTTP_ETOOBIG,		/* the response outgrew max_response */
 	HTTP_ETRANSPORT		/* reset, closed early, malformed HTTP */
 };
@@ -26,6 +33,7 @@ struct http_request {
 	long			 timeout_ms;	/* whole exchange; 0: none */
 	long			 connect_timeout_ms;	/* 0: libcurl's */
 	size_t			 max_response;	/* bytes; 0: no bound */
+	const char		*ca_file;	/* PEM CAs; NULL: the system's */
 	void			*udata;		/* handed back in the response */
 };
 
@@ -37,6 +45,7 @@ struct http_response {
 	char		*body;		/* len bytes, NUL-terminated */
 	size_t		 len;
 	long		 retry_after_ms;	/* Retry-After, -1 when absent */
+	const char	*location;	/* a redirect's target, or NULL */
 	double		 seconds;	/* time the request took */
 };
 

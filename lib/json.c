@@ -214,6 +214,55 @@ scan_numbers(struct json *j, const char *s, size_t len, size_t from,
 	return 0;
 }
 
+/*
+ * Where the depth check stands: containers open, and whether inside a
+ * string (1) or just after a backslash in one (2).
+ */
+struct depth {
+	int	open, str;
+};
+
+/*
+ * Go on counting the containers that s[from..to) opens and closes, outside
+ * strings; 1 when more than JSON_MAX_DEPTH are open at once.  jsmn keeps
+ * no stack, but each close bracket looks back over the tokens inside it:
+ * deep nesting costs time in the square of the depth, and no answer read
+ * here needs more than a few levels.  Run over what jsmn is about to read,
+ * not over the number arrays it skips, it costs little.
+ */
+static int
+too_deep(struct depth *d, const char *s, size_t from, size_t to)
+{
+	size_t	i;
+
+	for (i = from; i < to; i++) {
+		if (d->str != 0) {
+			if (d->str == 2)
+				d->str = 1;
+			else if (s[i] == '\\')
+				d->str = 2;
+			else if (s[i] == '"')
+				d->str = 0;
+			continue;
+		}
+		switch (s[i]) {
+		case '"':
+			d->str = 1;
+			break;
+		case '[':
+		case '{':
+			if (++d->open > JSON_MAX_DEPTH)
+				return 1;
+			break;
+		case ']':
+		case '}':
+			d->open--;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Run jsmn over buf[0..len), growing the token array as it asks. */
 static int
 run_jsmn(struct json *j, jsmn_parser *p, const char *buf, size_t len)
@@ -252,8 +301,9 @@ int
 json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 {
 	jsmn_parser	 p;
+	struct depth	 depth = { 0, 0 };
 	const char	*q;
-	size_t		 from = 0, k, m, close, count, mark;
+	size_t		 from = 0, k, m, close, count, mark, checked = 0;
 	int		 r, i, t;
 
 	j->n = 0;
@@ -277,6 +327,9 @@ json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 		if ((close = scan_numbers(j, buf, len, k + 1, &count)) == 0)
 			continue;
 		/* Tokenise up to the '[' and check it opened an array. */
+		if (too_deep(&depth, buf, checked, k + 1))
+			goto deep;
+		checked = k + 1;
 		r = run_jsmn(j, &p, buf, k + 1);
 		if (r < 0 && r != JSMN_ERROR_PART)
 			goto bad;
@@ -299,6 +352,12 @@ json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 		j->nspans++;
 		p.pos = (unsigned)close;	/* jsmn goes on at the ']' */
 		from = close + 1;
+		checked = close;
+	}
+	if (too_deep(&depth, buf, checked, len)) {
+deep:
+		*errstr = "nested too deeply";
+		return -1;
 	}
 	r = run_jsmn(j, &p, buf, len);
 bad:

@@ -25,10 +25,14 @@ struct json;
 struct json	*json_new(void);
 void		 json_free(struct json *);
 
+/* Containers nested deeper than this are refused. */
+#define JSON_MAX_DEPTH	32
+
 /*
  * Tokenise buf[0..len), which stays borrowed while the tokens are used.
  * Returns 0 with token 0 the root, or -1 with *errstr ("truncated",
- * "malformed") when the text is not one complete JSON value.
+ * "malformed", "nested too deeply") when the text is not one complete
+ * JSON value or nests more than JSON_MAX_DEPTH containers.
  */
 int		 json_parse(struct json *, const char *buf, size_t len,
 		    const char **errstr);

@@ -183,6 +183,7 @@ summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ c
 @test "a key file works and its key stays out of the output" {
 	texts 3 >in.tsv
 	printf '%s\n' "$KEY" >key
+	chmod 600 key
 	unset DASHSCOPE_API_KEY
 	run -0 --separate-stderr ds-embed -k key -d 64 in.tsv
 	[[ "$stderr" =~ $summary_re ]]

@@ -11,7 +11,13 @@ the result order, per-key request and token windows, and faults injected
 by magic text: a text containing "@fault:NAME" or "@fault:NAME:K" makes the
 first K requests that carry it (default 1; "*" for every one) fail with
 NAME, one of 429rate 429quota 429after 500 502 503 504 408 400 401 403
-slow trunc garble reset short wrongdim.
+slow trunc garble reset short wrongdim, or one of the hostile answers:
+huge (a 200 whose Content-Length is --huge bytes, then as many), hugestream
+(as many bytes, no length announced, ended by closing), deep (a 200 nesting
+--deep arrays), trickle (a byte every --trickle-gap seconds for --trickle
+seconds), redirect (307 to --redirect-to), echo (a 401 whose message
+repeats the Authorization header received).  --tls-cert and --tls-key
+serve HTTPS; --host binds another loopback address.
 
 It prints its port on standard output (and writes it to --port-file),
 logs one JSON line per request to --log, and stops by itself after --idle
@@ -181,6 +187,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.compat = self.path in COMPAT
         status = self.error(404, "NotFound", "Not found.")
         st.write_log({"method": self.command, "path": self.path,
+                      "headers": dict(self.headers.items()),
                       "status": status})
 
     def do_POST(self):
@@ -453,7 +460,51 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return 0
+        if fault in ("huge", "hugestream", "deep", "trickle", "redirect",
+                     "echo"):
+            return self.hostile(fault)
         return self.error(500, "InternalError", "unknown fault " + fault)
+
+    def hostile(self, fault):
+        """Answers meant to hurt the client: size, depth, time, the key."""
+        o = self.server.state.opts
+        if fault == "echo":
+            return self.error(401, "InvalidApiKey", "Invalid API-key: %s"
+                              % self.headers.get("Authorization", ""))
+        if fault == "redirect":
+            self.send_response(307)
+            self.send_header("Location", o.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return 307
+        if fault == "deep":
+            body = ('{"output":{"embeddings":' + "[" * o.deep +
+                    "]" * o.deep + "}}").encode()
+            self.send_raw(200, body, "application/json")
+            return 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.close_connection = True
+        block = b" " * (1 << 20)
+        if fault == "huge":
+            self.send_header("Content-Length", str(o.huge))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if fault == "trickle":
+            end = time.monotonic() + o.trickle
+            self.wfile.write(b'{"output":')
+            while time.monotonic() < end:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(o.trickle_gap)
+            return 200
+        sent = 0
+        while sent < o.huge:
+            n = min(len(block), o.huge - sent)
+            self.wfile.write(block[:n])
+            sent += n
+        return 200
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -487,6 +538,20 @@ def main():
                     help="seconds of the rpm/tpm window")
     ap.add_argument("--slow", type=float, default=5.0,
                     help="seconds the slow fault waits")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate")
+    ap.add_argument("--tls-key", help="and this private key")
+    ap.add_argument("--huge", type=int, default=65 << 20,
+                    help="bytes the huge and hugestream faults send")
+    ap.add_argument("--deep", type=int, default=100000,
+                    help="arrays the deep fault nests")
+    ap.add_argument("--trickle", type=float, default=60.0,
+                    help="seconds the trickle fault goes on")
+    ap.add_argument("--trickle-gap", type=float, default=0.1,
+                    help="seconds between its bytes")
+    ap.add_argument("--redirect-to", default="http://127.0.0.2:9",
+                    help="scheme://host:port the redirect fault names")
     ap.add_argument("--idle", type=float, default=60.0,
                     help="stop after this many seconds without a request")
     ap.add_argument("--parent", type=int, default=0,
@@ -495,7 +560,12 @@ def main():
     if not opts.key:
         opts.key = ["sk-test"]
 
-    srv = Server(("127.0.0.1", opts.port), Handler)
+    srv = Server((opts.host, opts.port), Handler)
+    if opts.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(opts)
     # Format the pool once, before any fork: text-embedding-v4 documents.
     for i in range(opts.pool):
