@@ -65,3 +65,42 @@ PY
 	[ "${lines[1]}" = "1	1$(printf ' 0%.0s' $(seq 99))" ]
 	[ "${#lines[@]}" -eq 2 ]
 }
+
+@test "ds-embed: a response whose JSON hides a ':' in an array is refused" {
+	# fuzz/regress/fuzz-native/colon-in-array: jsmn took "[{..},: {..}]",
+	# making the first object a key; the parser counted one sparse pair
+	# but found two, and wrote past its buffer.
+	cat > serve.py <<'PY'
+import http.server, sys
+BODY = (b'{"output": {"embeddings": [{"text_index": 0, "sparse_embedding": '
+        b'[{"index": 20, "value": 0.5},: {"index": 10, "value": 0.5}]}]}, '
+        b'"usage": {"total_tokens": 1}, "request_id": "r-1"}')
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open("port", "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+	/usr/bin/python3 serve.py 3>&- &
+	pid=$!
+	for i in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+	export DASHSCOPE_API_KEY=sk-test
+	run --separate-stderr sh -c "echo hello | ds-embed -C -r 0 -o sparse \
+	    -B http://127.0.0.1:$(cat port)/api/v1 -m text-embedding-v4"
+	kill $pid
+	# Refused as a garbled body (worth a retry: 75 once none are left),
+	# where it was read as one pair "20:0.5".
+	[ "$status" -eq 75 ]
+	[ -z "$output" ]
+	[ "${stderr_lines[1]}" = "ds-embed: response is not JSON (malformed); gave up after 1 attempts (id 1)" ]
+	[[ "${stderr_lines[0]}" == "ds-embed: 0 records, 1 requests, "* ]]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+}
