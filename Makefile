@@ -108,6 +108,49 @@ bin/ds-cluster: bin/ds-cluster.o lib/libds.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ bin/ds-cluster.o lib/libds.a \
 	    $(BLAS_LIBS) -lutf8proc -lpthread -lm
 
+# fuzz
+# libFuzzer targets (fuzz/*.c) on the library, built with clang into
+# fuzz/build/ apart from the programs.  `make fuzz FUZZ_SECONDS=N` replays
+# fuzz/regress/TARGET/ and then fuzzes each target for N seconds from the
+# seeds fuzz/mkcorpus assembles; it fails if any target crashes, leaks or
+# hangs (the input is kept as fuzz/build/TARGET-crash-...).
+FUZZ_CC = clang-14
+FUZZ_SECONDS = 60
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined
+FUZZ_TARGETS = fuzz-stream fuzz-native fuzz-openai fuzz-tok fuzz-chunk \
+	       fuzz-tokfile fuzz-glove fuzz-bm25
+FUZZ_SRC = fuzz/fuzz-stream.c fuzz/fuzz-native.c fuzz/fuzz-openai.c \
+	   fuzz/fuzz-tok.c fuzz/fuzz-chunk.c fuzz/fuzz-tokfile.c \
+	   fuzz/fuzz-glove.c fuzz/fuzz-bm25.c
+FUZZ_LIBS = $(CURL_LIBS) $(BLAS_LIBS) -lsqlite3 -lutf8proc -lpthread -lm
+# -timeout: an input that takes this many seconds counts as a hang.
+FUZZ_OPTS = -timeout=10 -rss_limit_mb=2048
+fuzz/build/libds.a: $(LIB:.o=.c) $(HDR)
+	mkdir -p fuzz/build/lib
+	rm -f $@
+	for c in $(LIB:.o=.c); do \
+	    $(FUZZ_CC) $(DS_CFLAGS) $(CURL_CFLAGS) $(BLAS_CFLAGS) \
+	    -DDS_BUILD_DATADIR=\"$$(pwd)/data\" $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer-no-link -c -o fuzz/build/$${c%.c}.o $$c || \
+	    exit 1; \
+	done
+	$(AR) -rcs $@ fuzz/build/lib/*.o
+fuzz/build/targets: fuzz/build/libds.a fuzz/fuzzfile.h $(FUZZ_SRC)
+	for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_CC) $(DS_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	    -o fuzz/build/$$t fuzz/$$t.c fuzz/build/libds.a $(FUZZ_LIBS) || \
+	    exit 1; \
+	done
+	touch $@
+fuzz: all data fuzz/build/targets
+	fuzz/mkcorpus
+	FUZZ_OPTS="$(FUZZ_OPTS)" fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf fuzz/build fuzz/corpus
+.PHONY: fuzz clean-fuzz
+
 all: $(BIN)
 
 .c.o:
@@ -156,9 +199,10 @@ sanitize: data
 	    DS_TEST_LABEL=sanitize tests/run
 	$(MAKE) --no-print-directory clean
 
-# The README's test command: set-up, the suite under the sanitizers, then
-# as built (its summary is the last line).
+# The README's test command: set-up, a short run of each fuzz target, the
+# suite under the sanitizers, then as built (its summary is the last line).
 check: setup
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	$(MAKE) --no-print-directory sanitize
 	$(MAKE) --no-print-directory test
 

@@ -14,6 +14,13 @@
 #include "util.h"
 
 #define STATS_MAGIC	"#ds-bm25"
+/*
+ * The longest line of a statistics file: an index, a df and a word, at
+ * most STATS_WORD_MAX bytes (a longer word is left out when saving: it
+ * only names the term).  A longer line is refused before it is buffered.
+ */
+#define STATS_WORD_MAX	1024
+#define STATS_LINE_MAX	(STATS_WORD_MAX + 64)
 
 void
 bm25_init(struct bm25 *s, enum terms_kind kind, uint64_t space)
@@ -151,6 +158,7 @@ int
 bm25_save(const struct bm25 *s, FILE *fp, struct terms *words)
 {
 	uint32_t	*ts;
+	const char	*name;
 	size_t		 i, k = 0;
 
 	ts = xreallocarray(NULL, s->n ? s->n : 1, sizeof(*ts));
@@ -163,8 +171,9 @@ bm25_save(const struct bm25 *s, FILE *fp, struct terms *words)
 	    s->space, s->docs, s->tokens);
 	for (i = 0; i < k; i++) {
 		fprintf(fp, "%" PRIu32 "\t%" PRIu64, ts[i], bm25_df(s, ts[i]));
-		if (words != NULL && s->kind == TERMS_WORDS)
-			fprintf(fp, "\t%s", terms_name(words, ts[i]));
+		if (words != NULL && s->kind == TERMS_WORDS &&
+		    strlen(name = terms_name(words, ts[i])) <= STATS_WORD_MAX)
+			fprintf(fp, "\t%s", name);
 		fputc('\n', fp);
 	}
 	free(ts);
@@ -203,6 +212,26 @@ parse_u64(const char *s, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return *end != '\0' || errno != 0 ? -1 : 0;
+}
+
+/*
+ * Read one line of fp into buf (room for STATS_LINE_MAX bytes and a NUL),
+ * without its newline.  Returns its length, -1 at the end of the file,
+ * or -2 when the line is longer than STATS_LINE_MAX.
+ */
+static ssize_t
+read_line(FILE *fp, char *buf)
+{
+	size_t	n = 0;
+	int	c;
+
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
+		if (n == STATS_LINE_MAX)
+			return -2;
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return c == EOF && n == 0 ? -1 : (ssize_t)n;
 }
 
 /* Read the header line's words; -1 with a message on any mismatch. */
@@ -265,8 +294,7 @@ bm25_load(struct bm25 *s, const char *path, struct terms *words,
     const char **errstr, int *status)
 {
 	FILE		*fp;
-	char		*line = NULL, *tab, *tab2;
-	size_t		 cap = 0;
+	char		*line, *tab, *tab2;
 	ssize_t		 len;
 	uintmax_t	 lineno = 0;
 	uint64_t	 t, df, prev = 0;
@@ -275,10 +303,19 @@ bm25_load(struct bm25 *s, const char *path, struct terms *words,
 	if ((fp = fopen(path, "r")) == NULL)
 		return load_fail(path, 0, status, EX_NOINPUT, errstr, "%s",
 		    strerror(errno));
-	while ((len = getline(&line, &cap, fp)) != -1) {
+	line = xmalloc(STATS_LINE_MAX + 1);
+	while ((len = read_line(fp, line)) != -1) {
 		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
+		if (len == -2) {
+			load_fail(path, lineno, status, EX_DATAERR, errstr,
+			    "line longer than %d bytes", STATS_LINE_MAX);
+			goto out;
+		}
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			load_fail(path, lineno, status, EX_DATAERR, errstr,
+			    "NUL byte");
+			goto out;
+		}
 		if (utf8_valid_prefix(line, (size_t)len) != (size_t)len) {
 			load_fail(path, lineno, status, EX_DATAERR, errstr,
 			    "invalid UTF-8");

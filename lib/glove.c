@@ -640,8 +640,7 @@ glove_embed(const struct glove *g, const char *text, size_t len,
 {
 	struct sink	k;
 	size_t		i;
-	double		dot, norm2;
-	float		scale;
+	double		dot, norm2, norm;
 	long		known;
 
 	memset(&k, 0, sizeof(k));
@@ -665,9 +664,13 @@ glove_embed(const struct glove *g, const char *text, size_t len,
 		return -1;
 	}
 	if (norm2 > 0) {
-		scale = (float)(1 / sqrt(norm2));
+		/*
+		 * Divide in double: 1 / sqrt(norm2) of a tiny sum overflows
+		 * a float, and a quotient of at most 1 cannot.
+		 */
+		norm = sqrt(norm2);
 		for (i = 0; i < g->dim; i++)
-			out[i] *= scale;
+			out[i] = (float)(out[i] / norm);
 	}
 	return known;
 }

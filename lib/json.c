@@ -297,6 +297,76 @@ json_free(struct json *j)
 	free(j);
 }
 
+static const struct span *span_of(const struct json *, int);
+
+/*
+ * 1 if the tokens form the tree their sizes say.  jsmn, even strict,
+ * takes some malformed texts ("[{}, : {}]" makes the object a key), and
+ * then the children found by position (json_next) disagree with the
+ * count in size (json_size).  One pass with a stack of open containers:
+ * every object's children must be string keys each followed by a value,
+ * and every container must have as many as its size says.
+ */
+static int
+tree_ok(const struct json *j)
+{
+	struct open {
+		int	 tok;
+		int	 kids;		/* arrays: elements; objects: keys */
+		int	 want_value;	/* objects: a key was just read */
+	}		*stack = NULL, *top;
+	size_t		 depth = 0, cap = 0;
+	int		 i, ok = 0;
+
+	for (i = 0; i < j->n; i++) {
+		/* Close the containers that end before token i. */
+		for (; depth > 0; depth--) {
+			top = &stack[depth - 1];
+			if (j->toks[i].start < j->toks[top->tok].end)
+				break;
+			if (top->kids != j->toks[top->tok].size ||
+			    top->want_value)
+				goto out;
+		}
+		if (depth > 0) {
+			top = &stack[depth - 1];
+			if (j->toks[top->tok].type != JSMN_OBJECT)
+				top->kids++;
+			else if (top->want_value)
+				top->want_value = 0;
+			else if (j->toks[i].type != JSMN_STRING)
+				goto out;
+			else {
+				top->kids++;
+				top->want_value = 1;
+				continue;
+			}
+		} else if (i > 0)
+			goto out;
+		if ((j->toks[i].type == JSMN_OBJECT ||
+		    j->toks[i].type == JSMN_ARRAY) && span_of(j, i) == NULL) {
+			if (depth == cap) {
+				cap = cap ? 2 * cap : 64;
+				stack = xreallocarray(stack, cap,
+				    sizeof(*stack));
+			}
+			stack[depth].tok = i;
+			stack[depth].kids = 0;
+			stack[depth].want_value = 0;
+			depth++;
+		}
+	}
+	for (; depth > 0; depth--) {
+		top = &stack[depth - 1];
+		if (top->kids != j->toks[top->tok].size || top->want_value)
+			goto out;
+	}
+	ok = 1;
+out:
+	free(stack);
+	return ok;
+}
+
 int
 json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 {
@@ -386,6 +456,11 @@ bad:
 			return -1;
 		}
 	j->n = r;
+	if (!tree_ok(j)) {
+		j->n = 0;
+		*errstr = "malformed";
+		return -1;
+	}
 	return 0;
 }
 

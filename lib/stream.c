@@ -674,10 +674,16 @@ parse_dense(struct stream *st, struct record *r, const char *s, size_t len,
     int *status)
 {
 	const char	*p = s, *end = s + len, *w;
-	size_t		 n = 0, used;
+	size_t		 n = 0, used, cap;
 	float		 v;
 
-	vec_reserve(r, st->dim ? st->dim : 64);
+	/*
+	 * As many as dim= says, but no more than the line can hold (a value
+	 * and a space are two bytes at least): a header is no reason to
+	 * allocate.
+	 */
+	cap = st->dim ? st->dim : 64;
+	vec_reserve(r, cap < len / 2 + 1 ? cap : len / 2 + 1);
 	for (;;) {
 		while (p < end && *p == ' ')
 			p++;
@@ -1027,12 +1033,17 @@ check_utf8(struct stream *st, const unsigned char *s, size_t len,
 static int
 decode_frame(struct stream *st, struct record *r, size_t n, int *status)
 {
-	struct cursor	 c = { st->frame, st->frame + n };
+	struct cursor	 c;
 	const unsigned char *s;
 	uint32_t	 len, np, i, cnt;
 	struct field	*f;
 	size_t		*cap;
 
+	/* An empty first frame leaves st->frame NULL: no arithmetic on it. */
+	if (n == 0)
+		goto short_frame;
+	c.p = st->frame;
+	c.end = st->frame + n;
 	if (cur_bytes(&c, &s, &len) == -1)
 		goto short_frame;
 	if (check_utf8(st, s, len, "the id", status) == -1)
