@@ -177,8 +177,12 @@ http_start(struct http *h, const struct http_request *rq, const char **errstr)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 		    rq->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	/* Responses of a few hundred kB: fewer, larger reads. */
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+	/*
+	 * Larger than the default, but under glibc's mmap threshold: a
+	 * buffer of 128 kB or more comes from mmap(2) anew for every
+	 * transfer, and its pages fault in again on every response.
+	 */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* Never follow a redirect: it would carry the key elsewhere. */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
