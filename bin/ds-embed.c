@@ -187,7 +187,7 @@ reader_main(void *arg)
 	struct stream		*s;
 	struct record		 r, tmp;
 	const char		*errstr;
-	int			 i, n, status, open_failed = 0;
+	int			 i, n, status, open_failed = 0, wake;
 	uintmax_t		 before = 0;
 
 	memset(&so, 0, sizeof(so));
@@ -235,6 +235,12 @@ reader_main(void *arg)
 				pthread_mutex_unlock(&rd->lock);
 				break;
 			}
+			/*
+			 * Wake the loop only when the queue was empty: it
+			 * waits for records only then, and a wakeup per
+			 * record costs two system calls and a pass.
+			 */
+			wake = rd->len == 0;
 			/* Hand the buffers over instead of copying them. */
 			tmp = rd->q[(rd->head + rd->len) % QUEUE_LEN];
 			rd->q[(rd->head + rd->len) % QUEUE_LEN] = r;
@@ -244,7 +250,8 @@ reader_main(void *arg)
 			rd->len++;
 			rd->bytes = before + stream_bytes(s);
 			pthread_mutex_unlock(&rd->lock);
-			http_wakeup(rd->http);
+			if (wake)
+				http_wakeup(rd->http);
 		}
 		before += stream_bytes(s);
 		stream_close(s);
@@ -276,7 +283,12 @@ reader_take(struct reader *rd, struct record *r, const char **src)
 		rd->head = (rd->head + 1) % QUEUE_LEN;
 		rd->len--;
 		got = 1;
-		pthread_cond_signal(&rd->room);
+		/*
+		 * The reader waits on a full queue: wake it once half is
+		 * free, not for every record (a switch each way per record).
+		 */
+		if (rd->len == QUEUE_LEN / 2)
+			pthread_cond_signal(&rd->room);
 	}
 	pthread_mutex_unlock(&rd->lock);
 	return got;
