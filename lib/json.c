@@ -136,11 +136,13 @@ fraction(const char *s, float *out)
 	if ((nondigits(w1) | nondigits(w2)) != 0 ||
 	    (f = nondigits(w3)) == 0)
 		return 0;
-	n = i + 18 + lowest_byte(f);
+	n = lowest_byte(f);
 	m = digits8(w1) * 100000000 + digits8(w2);
-	if (n == i + 18 || m < UINT64_C(1000000000000) ||
-	    (s[n] | 0x20) == 'e')
+	/* The byte after the digits, from the word already loaded. */
+	if (n == 0 || m < UINT64_C(1000000000000) ||
+	    (((w3 + zeros) >> (8 * n) & 0xff) | 0x20) == 'e')
 		return 0;
+	n += i + 18;
 	d = (double)(int64_t)m * 1e-16;
 	memcpy(&bits, &d, sizeof(bits));
 	/* The 29 bits a float drops; 1 << 28 is a midpoint. */
