@@ -1052,6 +1052,14 @@ run_loop(struct run *r, struct reader *rd)
 		d = 0.25;
 		if (r->open != -1 && !queue_empty)
 			d = 0;
+		/*
+		 * The window was full and drain made room: records may be
+		 * queued, and the input thread wakes the loop only when the
+		 * queue was empty.
+		 */
+		if (!queue_empty && !r->input_done && r->fail_seq == -1 &&
+		    r->tail - r->head < (long)r->wsize)
+			d = 0;
 		else if (r->open != -1)
 			d = FLUSH_AGE;
 		if (wake > 0 && wake - t < d)
