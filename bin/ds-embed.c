@@ -192,7 +192,7 @@ reader_main(void *arg)
 	struct stream		*s;
 	struct record		 r, tmp;
 	const char		*errstr;
-	int			 i, n, status, open_failed = 0;
+	int			 i, n, status, open_failed = 0, wake;
 	uintmax_t		 before = 0;
 
 	memset(&so, 0, sizeof(so));
@@ -240,6 +240,12 @@ reader_main(void *arg)
 				pthread_mutex_unlock(&rd->lock);
 				break;
 			}
+			/*
+			 * Wake the loop only when the queue was empty: it
+			 * waits for records only then, and a wakeup per
+			 * record costs two system calls and a pass.
+			 */
+			wake = rd->len == 0;
 			/* Hand the buffers over instead of copying them. */
 			tmp = rd->q[(rd->head + rd->len) % QUEUE_LEN];
 			rd->q[(rd->head + rd->len) % QUEUE_LEN] = r;
@@ -249,7 +255,8 @@ reader_main(void *arg)
 			rd->len++;
 			rd->bytes = before + stream_bytes(s);
 			pthread_mutex_unlock(&rd->lock);
-			http_wakeup(rd->http);
+			if (wake)
+				http_wakeup(rd->http);
 		}
 		before += stream_bytes(s);
 		stream_close(s);
@@ -281,7 +288,12 @@ reader_take(struct reader *rd, struct record *r, const char **src)
 		rd->head = (rd->head + 1) % QUEUE_LEN;
 		rd->len--;
 		got = 1;
-		pthread_cond_signal(&rd->room);
+		/*
+		 * The reader waits on a full queue: wake it once half is
+		 * free, not for every record (a switch each way per record).
+		 */
+		if (rd->len == QUEUE_LEN / 2)
+			pthread_cond_signal(&rd->room);
 	}
 	pthread_mutex_unlock(&rd->lock);
 	return got;
@@ -1058,6 +1070,14 @@ run_loop(struct run *r, struct reader *rd)
 		/* Wait for a response, a record, or the next due time. */
 		d = 0.25;
 		if (r->open != -1 && !queue_empty)
+			d = 0;
+		/*
+		 * The window was full and drain made room: records may be
+		 * queued, and the input thread wakes the loop only when the
+		 * queue was empty.
+		 */
+		if (!queue_empty && !r->input_done && r->fail_seq == -1 &&
+		    r->tail - r->head < (long)r->wsize)
 			d = 0;
 		else if (r->open != -1)
 			d = FLUSH_AGE;

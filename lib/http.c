@@ -1,9 +1,13 @@
 /* http: concurrent POST requests over libcurl's multi interface. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -24,12 +28,28 @@ struct slot {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
+/* A socket libcurl wants watched, and for what (CURL_POLL_*). */
+struct watch {
+	curl_socket_t	 fd;
+	int		 what;
+};
+
+/*
+ * The multi handle is driven socket by socket (curl_multi_socket_action)
+ * from one poll(2) of our own: curl_multi_perform would poll every
+ * transfer's socket again on each call, ten system calls a response.
+ */
 struct http {
 	CURLM		*multi;
 	struct slot	*slots;
 	size_t		 nslots;
 	size_t		 inflight;
 	struct slot	*returned;	/* handed out by the last http_wait */
+	struct watch	*watch;
+	size_t		 nwatch, watch_cap;
+	struct pollfd	*pfd;
+	double		 timer_at;	/* libcurl's timeout, -1: none */
+	int		 wake[2];	/* http_wakeup writes, poll reads */
 };
 
 static int	global_ready;
@@ -87,6 +107,54 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
+static double
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+socket_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct http	*h = arg;
+	size_t		 i;
+
+	(void)e;
+	(void)sockp;
+	for (i = 0; i < h->nwatch && h->watch[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < h->nwatch)
+			h->watch[i] = h->watch[--h->nwatch];
+		return 0;
+	}
+	if (i == h->nwatch) {
+		if (h->nwatch == h->watch_cap) {
+			h->watch_cap = h->watch_cap == 0 ? 16 : 2 * h->watch_cap;
+			h->watch = xreallocarray(h->watch, h->watch_cap,
+			    sizeof(*h->watch));
+			h->pfd = xreallocarray(h->pfd, h->watch_cap + 1,
+			    sizeof(*h->pfd));
+		}
+		h->watch[h->nwatch++].fd = fd;
+	}
+	h->watch[i].what = what;
+	return 0;
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *arg)
+{
+	struct http	*h = arg;
+
+	(void)m;
+	h->timer_at = ms < 0 ? -1 : mono_ms() + (double)ms;
+	return 0;
+}
+
 struct http *
 http_open(size_t max_inflight, const char **errstr)
 {
@@ -103,11 +171,27 @@ http_open(size_t max_inflight, const char **errstr)
 	if (max_inflight == 0)
 		max_inflight = 1;
 	h = xcalloc(1, sizeof(*h));
-	if ((h->multi = curl_multi_init()) == NULL) {
+	h->timer_at = -1;
+	if (pipe(h->wake) == -1) {
 		free(h);
+		*errstr = "cannot make a pipe";
+		return NULL;
+	}
+	for (i = 0; i < 2; i++) {
+		fcntl(h->wake[i], F_SETFL, fcntl(h->wake[i], F_GETFL) |
+		    O_NONBLOCK);
+		fcntl(h->wake[i], F_SETFD, FD_CLOEXEC);
+	}
+	h->pfd = xreallocarray(NULL, 1, sizeof(*h->pfd));
+	if ((h->multi = curl_multi_init()) == NULL) {
+		http_close(h);
 		*errstr = "cannot initialise libcurl";
 		return NULL;
 	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	/* Keep one connection per request in flight, and reuse them. */
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)max_inflight);
 	h->nslots = max_inflight;
@@ -178,8 +262,12 @@ http_start(struct http *h, const struct http_request *rq, const char **errstr)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 		    rq->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	/* Responses of a few hundred kB: fewer, larger reads. */
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+	/*
+	 * Larger than the default, but under glibc's mmap threshold: a
+	 * buffer of 128 kB or more comes from mmap(2) anew for every
+	 * transfer, and its pages fault in again on every response.
+	 */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	/*
 	 * Never follow a redirect: it would carry the headers, the key among
@@ -305,39 +393,91 @@ collect(struct http *h, struct http_response *res)
 	return 0;
 }
 
+/* Run libcurl's timeout when it is due. */
+static int
+run_timer(struct http *h)
+{
+	int	running;
+
+	if (h->timer_at < 0 || h->timer_at > mono_ms())
+		return 0;
+	h->timer_at = -1;
+	return curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+	    &running) == CURLM_OK ? 0 : -1;
+}
+
 int
 http_wait(struct http *h, long timeout_ms, struct http_response *res,
     const char **errstr)
 {
-	int	running, n;
+	size_t	i, n;
+	double	left;
+	int	running, r, mask;
+	char	drain[64];
 
 	h->returned = NULL;
-	if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
-		*errstr = "libcurl failed";
-		return -1;
-	}
 	if (collect(h, res))
 		return 1;
-	if (timeout_ms > 0) {
-		if (curl_multi_poll(h->multi, NULL, 0, (int)timeout_ms, &n) !=
-		    CURLM_OK) {
-			*errstr = "libcurl failed to poll";
-			return -1;
-		}
-		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
-			*errstr = "libcurl failed";
-			return -1;
-		}
-		if (collect(h, res))
-			return 1;
+	if (run_timer(h) == -1)
+		goto fail;
+	if (collect(h, res))
+		return 1;
+	if (h->timer_at >= 0) {
+		left = h->timer_at - mono_ms();
+		if (left < 0)
+			left = 0;
+		if (left < (double)timeout_ms)
+			timeout_ms = (long)left + 1;
 	}
-	return 0;
+	h->pfd[0].fd = h->wake[0];
+	h->pfd[0].events = POLLIN;
+	n = h->nwatch;
+	for (i = 0; i < n; i++) {
+		h->pfd[i + 1].fd = h->watch[i].fd;
+		h->pfd[i + 1].events =
+		    (h->watch[i].what & CURL_POLL_IN ? POLLIN : 0) |
+		    (h->watch[i].what & CURL_POLL_OUT ? POLLOUT : 0);
+	}
+	if ((r = poll(h->pfd, n + 1, timeout_ms < 0 ? 0 : (int)timeout_ms))
+	    == -1 && errno != EINTR) {
+		*errstr = "poll failed";
+		return -1;
+	}
+	if (r > 0 && h->pfd[0].revents != 0)
+		while (read(h->wake[0], drain, sizeof(drain)) > 0)
+			;
+	/* socket_action may change the watch list: go by the poll set. */
+	for (i = 1; r > 0 && i <= n; i++) {
+		short ev = h->pfd[i].revents;
+
+		if (ev == 0)
+			continue;
+		mask = 0;
+		if (ev & (POLLIN | POLLHUP | POLLERR))
+			mask |= CURL_CSELECT_IN;
+		if (ev & POLLOUT)
+			mask |= CURL_CSELECT_OUT;
+		if (ev & (POLLERR | POLLNVAL))
+			mask |= CURL_CSELECT_ERR;
+		if (curl_multi_socket_action(h->multi, h->pfd[i].fd, mask,
+		    &running) != CURLM_OK)
+			goto fail;
+	}
+	if (run_timer(h) == -1)
+		goto fail;
+	return collect(h, res);
+fail:
+	*errstr = "libcurl failed";
+	return -1;
 }
 
 void
 http_wakeup(struct http *h)
 {
-	curl_multi_wakeup(h->multi);
+	ssize_t	r;
+
+	r = write(h->wake[1], "", 1);	/* a full pipe wakes the poll too */
+	(void)r;
 }
 
 void
@@ -359,6 +499,11 @@ http_close(struct http *h)
 		free(s->body);
 	}
 	free(h->slots);
-	curl_multi_cleanup(h->multi);
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
+	close(h->wake[0]);
+	close(h->wake[1]);
+	free(h->watch);
+	free(h->pfd);
 	free(h);
 }

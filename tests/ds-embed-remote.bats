@@ -113,6 +113,48 @@ summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ c
 	[ "$(logq 'sum(r["n"] for r in reqs)')" = 2 ]
 }
 
+@test "every number arrives as the float nearest the service's decimal" {
+	texts 12 >in.tsv
+	run -0 --separate-stderr ds-embed -d 1024 --no-cache in.tsv
+	[[ "$stderr" =~ $summary_re ]]
+	printf '%s\n' "$output" >out.tsv
+	# The fake's own vectors, its JSON text rounded exactly to float32
+	# (ties to even), against what ds-embed wrote: all 12 * 1024 equal.
+	run -0 python3 -c '
+import importlib.util, json, struct, sys
+from fractions import Fraction
+spec = importlib.util.spec_from_file_location("fake", sys.argv[1])
+fake = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fake)
+def bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+def f32(b):
+    return struct.unpack("<f", struct.pack("<I", b))[0]
+def nearest(text):
+    q = Fraction(text)
+    b = bits(float(text)) & 0x7fffffff
+    best = None
+    for c in (max(b - 1, 0), b, b + 1):
+        v = f32(c | (0x80000000 if q < 0 else 0))
+        d = abs(Fraction(v) - q)
+        if best is None or d < best[0] or (d == best[0] and c % 2 == 0):
+            best = (d, v)
+    return best[1]
+texts = {l.split("\t")[0]: l.rstrip("\n").split("\t")[1] for l in open("in.tsv")}
+same = n = 0
+for line in open("out.tsv"):
+    if line.startswith("#"):
+        continue
+    rid, vec = line.rstrip("\n").split("\t")
+    want = fake.vector("text-embedding-v4", 1024, "document", None, texts[rid])
+    got = [float(x) for x in vec.split(" ")]
+    for w, g in zip(want, got):
+        n += 1
+        same += bits(nearest(json.dumps(w))) == bits(g)
+print(same, n)' "$BATS_TEST_DIRNAME/fake-dashscope.py"
+	[ "$output" = "12288 12288" ]
+}
+
 @test "batches never exceed the model's limit (10 for v4, 25 for v2)" {
 	texts 57 >in.tsv
 	run -0 --separate-stderr ds-embed -d 64 in.tsv

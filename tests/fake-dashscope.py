@@ -70,7 +70,7 @@ class State:
         self.windows = {}
         self.requests = 0
         self.last = time.monotonic()
-        self.pool = {}
+        self.tables = {}
 
     def write_log(self, entry):
         if self.log is None:
@@ -133,6 +133,23 @@ def sparse(text):
             for i in sorted(out)]
 
 
+def sign_table(model, dim, text_type, instruct):
+    """For --fast: one base vector for these parameters, formatted in
+    pieces of eight components, each piece in all 256 sign patterns.  A
+    text's vector is the base vector with its signs set by a hash of the
+    text: its own unit vector (flipping signs keeps the norm), the same
+    full-precision numbers, and one join to format it."""
+    base = vector(model, dim, text_type, instruct, "base")
+    table = []
+    for c in range(0, dim, 8):
+        pos = [repr(x) for x in base[c:c + 8]]
+        neg = [repr(-x) for x in base[c:c + 8]]
+        table.append([",".join(neg[k] if b >> k & 1 else pos[k]
+                               for k in range(len(pos))).encode()
+                      for b in range(256)])
+    return table
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-dashscope"
@@ -156,6 +173,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+    def send_pieces(self, status, pieces):
+        """A JSON body given as a list of byte strings, sent as it is:
+        one scatter-gather write instead of joining ~200 KB in Python."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(sum(map(len, pieces))))
+        self.end_headers()
+        sock, i = self.connection, 0
+        while i < len(pieces):
+            n = sock.sendmsg(pieces[i:i + 512])
+            while i < len(pieces) and n >= len(pieces[i]):
+                n -= len(pieces[i])
+                i += 1
+            if n:
+                pieces[i] = memoryview(pieces[i])[n:]
 
     def error(self, status, code, message, openai_type=None):
         rid = str(uuid.uuid4())
@@ -337,47 +370,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             body = {"output": {"embeddings": items},
                     "usage": {"total_tokens": total}, "request_id": rid}
-        if o.pool:
-            # Vectors arrive preformatted: splice them in as raw JSON.
-            parts = []
-            for it in items:
+        if o.fast:
+            # Vectors arrive formatted: the body goes out in pieces.
+            pieces = [b'{"object":"list","model":%s,"data":['
+                      % json.dumps(model).encode() if self.compat else
+                      b'{"output":{"embeddings":[']
+            for k, it in enumerate(items):
                 vec = it.pop("embedding", None)
                 head = json.dumps(it, ensure_ascii=False,
                                   separators=(",", ":"))
-                if vec is not None:
-                    head = head[:-1] + ',"embedding":' + vec + "}"
-                parts.append(head)
-            listed = "[" + ",".join(parts) + "]"
+                if k > 0:
+                    pieces.append(b",")
+                if vec is None:
+                    pieces.append(head.encode())
+                    continue
+                pieces += [head[:-1].encode() + b',"embedding":[', vec,
+                           b"]}"]
             if self.compat:
-                text = ('{"object":"list","model":%s,"data":%s,"usage":'
-                        '{"prompt_tokens":%d,"total_tokens":%d},"id":"%s"}'
-                        % (json.dumps(model), listed, total, total, rid))
+                pieces.append(b'],"usage":{"prompt_tokens":%d,'
+                              b'"total_tokens":%d},"id":"%s"}'
+                              % (total, total, rid.encode()))
             else:
-                text = ('{"output":{"embeddings":%s},"usage":'
-                        '{"total_tokens":%d},"request_id":"%s"}'
-                        % (listed, total, rid))
-            self.send_raw(200, text.encode(), "application/json")
+                pieces.append(b']},"usage":{"total_tokens":%d},'
+                              b'"request_id":"%s"}' % (total, rid.encode()))
+            self.send_pieces(200, pieces)
             return 200, None
         self.send_json(200, body)
         return 200, None
 
     def embedding(self, model, dimension, text_type, instruct, text):
-        """The vector, or with --pool one of a fixed set, preformatted."""
-        o = self.server.state.opts
-        if not o.pool:
-            return vector(model, dimension, text_type, instruct, text)
+        """The vector, or with --fast its numbers formatted, without the
+        brackets."""
         st = self.server.state
-        h = hashlib.blake2b(text.encode(), digest_size=8).digest()
-        k = (model, dimension, text_type, instruct,
-             int.from_bytes(h, "little") % o.pool)
+        if not st.opts.fast or dimension % 8:
+            v = vector(model, dimension, text_type, instruct, text)
+            if not st.opts.fast:
+                return v
+            return json.dumps(v, separators=(",", ":"))[1:-1].encode()
+        k = (model, dimension, text_type, instruct)
         with st.lock:
-            v = st.pool.get(k)
-        if v is None:
-            v = json.dumps(vector(model, dimension, text_type, instruct,
-                                  "pool %d" % k[4]), separators=(",", ":"))
-            with st.lock:
-                st.pool[k] = v
-        return v
+            table = st.tables.get(k)
+            if table is None:
+                table = st.tables[k] = sign_table(*k)
+        seed = "\0".join((model, str(dimension), text_type or "",
+                          instruct or "", text)).encode()
+        signs = hashlib.shake_256(seed).digest(dimension // 8)
+        return b",".join([t[b] for t, b in zip(table, signs)])
 
     def inject(self, fault):
         st = self.server.state
@@ -526,12 +564,12 @@ def main():
                     help="return embeddings in shuffled order")
     ap.add_argument("--sparse-dense", action="store_true",
                     help="keep dense vectors when only sparse is asked")
-    ap.add_argument("--pool", type=int, default=0,
-                    help="serve one of this many preformatted vectors, "
-                    "chosen by the text's hash (for benchmarks: the "
-                    "fake's own formatting is then not the bottleneck)")
-    ap.add_argument("--pool-dim", type=int, default=1024,
-                    help="dimension of the pool formatted at start")
+    ap.add_argument("--fast", action="store_true",
+                    help="for benchmarks: build each text's vector from "
+                    "preformatted pieces (a base vector with the signs "
+                    "set by the text's hash) and send bodies without "
+                    "copying them; the fake's own formatting is then not "
+                    "the bottleneck")
     ap.add_argument("--rpm", type=int, default=0)
     ap.add_argument("--tpm", type=int, default=0)
     ap.add_argument("--window", type=float, default=60.0,
@@ -567,12 +605,6 @@ def main():
         ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(opts)
-    # Format the pool once, before any fork: text-embedding-v4 documents.
-    for i in range(opts.pool):
-        srv.state.pool[("text-embedding-v4", opts.pool_dim, "document",
-                        None, i)] = json.dumps(
-            vector("text-embedding-v4", opts.pool_dim, "document", None,
-                   "pool %d" % i), separators=(",", ":"))
     port = srv.server_address[1]
     if opts.port_file:
         tmp = opts.port_file + ".tmp"
