@@ -23,6 +23,7 @@ import argparse
 import collections
 import fractions
 import importlib.util
+import itertools
 import json
 import os
 import random
@@ -117,7 +118,6 @@ class Checker:
     def __init__(self, opts):
         self.o = opts
         self.fake = load_fake()
-        self.expect = {}
         self.errors = collections.Counter()
         self.shown = 0
 
@@ -128,13 +128,9 @@ class Checker:
             self.shown += 1
 
     def expected(self, text):
-        v = self.expect.get(text)
-        if v is None:
-            o = self.o
-            v = self.fake.vector(o.model, o.dim, o.text_type, o.instruct,
-                                 text)
-            self.expect[text] = v
-        return v
+        o = self.o
+        return self.fake.vector(o.model, o.dim, o.text_type, o.instruct,
+                                text)
 
     def vector_ok(self, text, body, rid):
         exp = self.expected(text)
@@ -163,35 +159,51 @@ class Checker:
         """records: [(id, payload, text)] in input order."""
         o = self.o
         with open(path, "rb") as f:
-            data = f.read()
-        complete = data.endswith(b"\n") or not data
-        lines = data.decode("utf-8", "replace").split("\n")
-        lines.pop()     # after the last LF: empty, or a line cut short
-        if not complete and not o.prefix:
-            self.fail("cut", "%s: the last line has no LF" % path)
-        header = None
-        if lines and lines[0].startswith("#ds"):
-            header = lines.pop(0)
-        if lines and header is None:
-            self.fail("header", "%s: no #ds header" % path)
-        if header is not None:
-            words = dict(w.split("=", 1) for w in header.split()[1:])
-            want = {"kind": "dense", "dim": str(o.dim), "model": o.model,
-                    "norm": "l2"}
-            for k, v in want.items():
-                if words.get(k) != v:
-                    self.fail("header", "%s: header has %s=%s, expected %s"
-                              % (path, k, words.get(k), v))
+            header = None
+            first = f.readline()
+            if first.startswith(b"#ds"):
+                header = first.decode("utf-8", "replace").rstrip("\n")
+                if not first.endswith(b"\n"):
+                    header = None
+            elif first:
+                self.fail("header", "%s: no #ds header" % path)
+            if header is not None:
+                words = dict(w.split("=", 1) for w in header.split()[1:])
+                want = {"kind": "dense", "dim": str(o.dim),
+                        "model": o.model, "norm": "l2"}
+                for k, v in want.items():
+                    if words.get(k) != v:
+                        self.fail("header", "%s: header has %s=%s, "
+                                  "expected %s" % (path, k, words.get(k), v))
+                first = b""
+            return self.check_records(records, path, first, f)
+
+    def check_records(self, records, path, first, f):
+        """The record lines: first (unless empty), then the rest of f."""
+        o = self.o
+        lines = (first.decode("utf-8", "replace") if first else None,)
         pos = {r[0]: i for i, r in enumerate(records)}
         seen = collections.Counter()
         last = -1
-        for n, line in enumerate(lines):
-            f = line.split("\t")
-            if len(f) != 3:
-                self.fail("wrong", "%s:%d: %d fields" % (path, n + 2,
-                                                          len(f)))
+        n = 0
+        for raw in itertools.chain(lines, f):
+            if raw is None:
                 continue
-            rid = unescape(f[0])
+            line = raw if isinstance(raw, str) else \
+                raw.decode("utf-8", "replace")
+            n += 1
+            if not line.endswith("\n"):
+                # Cut short by a kill; a finished run must not end so.
+                if not o.prefix:
+                    self.fail("cut", "%s: the last line has no LF" % path)
+                n -= 1
+                break
+            fields = line[:-1].split("\t")
+            if len(fields) != 3:
+                self.fail("wrong", "%s:%d: %d fields" % (path, n + 1,
+                                                          len(fields)))
+                continue
+            rid = unescape(fields[0])
             seen[rid] += 1
             i = pos.get(rid)
             if i is None:
@@ -205,9 +217,9 @@ class Checker:
                 self.fail("misordered", "%s: id %s after record %d"
                           % (path, rid, last + 1))
             last = max(last, i)
-            if unescape(f[1]) != records[i][1]:
+            if unescape(fields[1]) != records[i][1]:
                 self.fail("wrong", "%s: payload of %s changed" % (path, rid))
-            self.vector_ok(records[i][2], f[2], rid)
+            self.vector_ok(records[i][2], fields[2], rid)
         lost = sum(1 for r in records[:last + 1] if r[0] not in seen)
         if not o.prefix:
             lost = sum(1 for r in records if r[0] not in seen)
@@ -215,7 +227,7 @@ class Checker:
             self.errors["lost"] += 1
         if lost:
             sys.stderr.write("soak-check: %s: %d ids lost\n" % (path, lost))
-        return len(lines), sum(seen.values())
+        return n, sum(seen.values())
 
     def check_logs(self, texts, paths):
         served = collections.Counter()
