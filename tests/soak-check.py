@@ -233,7 +233,7 @@ class Checker:
         served = collections.Counter()
         asked = collections.Counter()
         faults = collections.Counter()
-        requests = 0
+        requests = late = 0
         for p in paths:
             with open(p, encoding="utf-8") as f:
                 for line in f:
@@ -251,6 +251,7 @@ class Checker:
                             and ts:
                         for t in ts:
                             served[t] += 1
+                        late += e.get("client_gone", False)
         missing = [t for t in texts if served[t] == 0]
         for t in missing:
             self.fail("never", "text never served: %r" % t[:60])
@@ -259,7 +260,7 @@ class Checker:
             worst = [t for t, c in served.items() if c == top]
             self.fail("served", "%d texts served %d times, e.g. %r"
                       % (len(worst), top, worst[0][:60]))
-        return requests, faults, served, asked
+        return requests, faults, served, asked, late
 
 
 def read_input(path):
@@ -279,11 +280,13 @@ def check(opts):
     out = [("records_in", len(records)), ("records_out", nrec)]
     if opts.log:
         texts = sorted(set(r[2] for r in records))
-        requests, faults, served, asked = c.check_logs(texts, opts.log)
+        requests, faults, served, asked, late = c.check_logs(texts,
+                                                             opts.log)
         out += [("requests", requests),
                 ("faults", sum(faults.values())),
                 ("faults_by_kind", " ".join(
                     "%s=%d" % kv for kv in sorted(faults.items())) or "-"),
+                ("late", late),
                 ("texts", len(texts)),
                 ("max_served_per_text", max(served.values(), default=0)),
                 ("texts_served_twice",
