@@ -17,7 +17,10 @@ huge (a 200 whose Content-Length is --huge bytes, then as many), hugestream
 --deep arrays), trickle (a byte every --trickle-gap seconds for --trickle
 seconds), redirect (307 to --redirect-to), echo (a 401 whose message
 repeats the Authorization header received).  --tls-cert and --tls-key
-serve HTTPS; --host binds another loopback address.
+serve HTTPS; --host binds another loopback address.  With --fault-rate P,
+a fraction P of the valid requests (drawn from --fault-seed and the
+request's number) fail with one of RANDOM_FAULTS, chosen at random; the log
+names the fault.
 
 It prints its port on standard output (and writes it to --port-file),
 logs one JSON line per request to --log, and stops by itself after --idle
@@ -55,6 +58,11 @@ MODELS = {
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 FAULT_RE = re.compile(r"@fault:([a-z0-9]+)(?::(\*|\d+))?")
+# Faults a client must survive: the temporary ones.  Left out: 400, 401,
+# 403 (fatal by specification) and wrongdim (a service that changes the
+# dimension mid-stream is refused, not retried).
+RANDOM_FAULTS = ("429rate", "429quota", "429after", "500", "502", "503",
+                 "504", "408", "slow", "trunc", "garble", "reset", "short")
 
 
 def count_tokens(text):
@@ -91,6 +99,16 @@ class State:
                     if k == "*" or seen < int(k or 1):
                         return name
         return None
+
+    def random_fault(self, seq):
+        """With --fault-rate, the fault drawn for request number seq."""
+        o = self.opts
+        if not o.fault_rate:
+            return None
+        rng = random.Random("%d:%d" % (o.fault_seed, seq))
+        if rng.random() >= o.fault_rate:
+            return None
+        return rng.choice(o.fault_kinds)
 
     def over_limit(self, key, tokens):
         """Per-key sliding windows of requests and tokens."""
@@ -336,6 +354,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                               "output_type is invalid"), None
 
         fault = st.take_fault(texts)
+        if fault is None:
+            fault = st.random_fault(entry["seq"])
         if fault is None:
             lim = st.over_limit(key, sum(tokens))
             if lim == "rpm":
@@ -590,6 +610,11 @@ def main():
                     help="seconds between its bytes")
     ap.add_argument("--redirect-to", default="http://127.0.0.2:9",
                     help="scheme://host:port the redirect fault names")
+    ap.add_argument("--fault-rate", type=float, default=0,
+                    help="fraction of requests failed with a random fault")
+    ap.add_argument("--fault-seed", type=int, default=1)
+    ap.add_argument("--fault-kinds", default=",".join(RANDOM_FAULTS),
+                    help="comma-separated faults to draw from")
     ap.add_argument("--idle", type=float, default=60.0,
                     help="stop after this many seconds without a request")
     ap.add_argument("--parent", type=int, default=0,
@@ -597,6 +622,7 @@ def main():
     opts = ap.parse_args()
     if not opts.key:
         opts.key = ["sk-test"]
+    opts.fault_kinds = opts.fault_kinds.split(",")
 
     srv = Server((opts.host, opts.port), Handler)
     if opts.tls_cert:
