@@ -253,7 +253,7 @@ load_index(const char *path)
 					off = xreallocarray(NULL, cap,
 					    sizeof(*off));
 				else
-					data = knn_alloc(cap, ix.dim, 0);
+					data = knn_alloc(cap, ix.dim);
 			} else if (ix.n == cap) {
 				cap *= 2;
 				if (in_file)

@@ -60,16 +60,9 @@ knn_metric_name(enum knn_metric m)
 }
 
 float *
-knn_alloc(size_t rows, size_t dim, int populate)
+knn_alloc(size_t rows, size_t dim)
 {
-	float	*a;
-	size_t	 bytes;
-
-	a = xreallocarray(NULL, rows, dim * sizeof(*a));
-	bytes = rows * dim * sizeof(*a);
-	if (populate && mlock(a, bytes) == 0)
-		munlock(a, bytes);
-	return a;
+	return mat_alloc(rows, dim);
 }
 
 /*

@@ -36,14 +36,10 @@ struct knn_index {
 };
 
 /*
- * Allocate room for rows x dim floats (exits on failure, like xmalloc).
- * With populate set, the pages are mapped at once by one system call
- * (mlock, then munlock) instead of one fault per page as they are first
- * written: several times faster on some virtual machines.  Pages that
- * cannot be mapped that way (a lock limit) are faulted in as usual.
+ * Allocate room for rows x dim floats (exits on failure, like xmalloc),
+ * backed by huge pages where the kernel can (see mat_alloc).
  */
-float	*knn_alloc(size_t rows, size_t dim, int populate);
-
+float	*knn_alloc(size_t rows, size_t dim);
 /*
  * Take over data (n x dim floats, allocated with malloc) as the index and
  * prepare it for metric: under cos every row is scaled to unit length in
