@@ -21,6 +21,7 @@
 
 #include "cluster_eval.h"
 #include "kmeans.h"
+#include "mat.h"
 #include "numfmt.h"
 #include "pca.h"
 #include "stream.h"
@@ -310,7 +311,26 @@ read_corpus(char **files, int nfiles, const struct options *o,
 				errx(EX_DATAERR, "%s:%ju: zero vector has no "
 				    "direction under --metric cos",
 				    stream_name(st), r.line);
-			if (c->n == c->cap) {
+			if (c->cap == 0 && fsize > 0 && stream_is_binary(st)) {
+				/*
+				 * A binary frame holds at least 4 bytes a
+				 * float: room for the whole file at once,
+				 * in huge pages (see mat_alloc).
+				 */
+				c->cap = (size_t)(fsize / 4 / (double)c->dim) +
+				    1;
+				c->x = mat_alloc(c->cap, c->dim);
+				c->id_off = xreallocarray(NULL, c->cap,
+				    sizeof(size_t));
+				c->pl_off = xreallocarray(NULL, c->cap,
+				    sizeof(size_t));
+				if (o->eval)
+					c->label_off = xreallocarray(NULL,
+					    c->cap, sizeof(size_t));
+				if (o->describe)
+					c->doc_off = xreallocarray(NULL,
+					    c->cap, sizeof(size_t));
+			} else if (c->n == c->cap) {
 				c->cap = grow_to(c, st, fsize, first);
 				c->x = xreallocarray(c->x, c->cap,
 				    c->dim * sizeof(float));

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,7 +49,11 @@ static struct {
 	struct knn_index	 dense;
 	struct sparse_index	 sparse;
 	size_t			 n, dim;
-	/* Row i: escaped id and payload (TAB-joined) at offsets i, i + 1. */
+	/*
+	 * Row i: escaped id and payload (TAB-joined) at offsets i, i + 1.
+	 * Fresh memory is dear on some virtual machines, so pl_off stays
+	 * NULL until a row has a payload, and label without --classify.
+	 */
 	char			*ids, *pls;
 	size_t			 ids_len, ids_cap, pls_len, pls_cap;
 	size_t			*id_off, *pl_off;
@@ -137,21 +143,28 @@ index_add_meta(const struct record *r)
 	if (ix.n + 2 > cap) {
 		cap = 2 * (ix.n + 2);
 		ix.id_off = xreallocarray(ix.id_off, cap, sizeof(*ix.id_off));
-		ix.pl_off = xreallocarray(ix.pl_off, cap, sizeof(*ix.pl_off));
-		ix.label = xreallocarray(ix.label, cap, sizeof(*ix.label));
+		if (ix.pl_off != NULL)
+			ix.pl_off = xreallocarray(ix.pl_off, cap,
+			    sizeof(*ix.pl_off));
+		if (opt.classify)
+			ix.label = xreallocarray(ix.label, cap,
+			    sizeof(*ix.label));
 	}
 	if (ix.n == 0)
-		ix.id_off[0] = ix.pl_off[0] = 0;
+		ix.id_off[0] = 0;
 	results_escape(&ix.ids, &ix.ids_len, &ix.ids_cap, r->id.s, r->id.len);
 	ix.id_off[ix.n + 1] = ix.ids_len;
+	if (r->npayload > 0 && ix.pl_off == NULL)
+		/* The rows so far had none. */
+		ix.pl_off = xcalloc(cap, sizeof(*ix.pl_off));
 	for (i = 0; i < r->npayload; i++) {
 		if (i > 0)
 			pool_put(&ix.pls, &ix.pls_len, &ix.pls_cap, "\t", 1);
 		results_escape(&ix.pls, &ix.pls_len, &ix.pls_cap,
 		    r->payload[i].s, r->payload[i].len);
 	}
-	ix.pl_off[ix.n + 1] = ix.pls_len;
-	ix.label[ix.n] = 0;
+	if (ix.pl_off != NULL)
+		ix.pl_off[ix.n + 1] = ix.pls_len;
 	if (opt.classify) {
 		if (r->npayload == 0)
 			errx(EX_DATAERR, "%s:%ju: no label (--classify reads "
@@ -179,21 +192,40 @@ rows_bound(const char *path, struct stream *s, size_t dim)
 	return (size_t)sb.st_size / per_row + 1;
 }
 
-/* Read the whole index: dense rows into one float32 matrix. */
+/*
+ * Read the whole index: dense rows into one float32 matrix, or, from a
+ * regular file in binary form, only where each row lies in the file: the
+ * search reads the rows from there (see knn_index_init_file).
+ */
 static void
 load_index(const char *path)
 {
 	struct stream_opts	 so = { 0 };
 	struct stream		*s;
 	struct record		 r;
+	struct stat		 sb;
 	const char		*errstr;
 	float			*data = NULL;
+	uint64_t		*off = NULL;
 	size_t			 cap = 0;
-	int			 st, rc;
+	int			 st, rc, fd = -1, in_file = 0;
+	FILE			*fp = NULL;
 	double			 t0 = now();
 
 	ix.name = path;
-	if ((s = stream_open(path, &so, &errstr, &st)) == NULL)
+	if (strcmp(path, "-") != 0) {
+		/* One open file for the stream and for the search. */
+		if ((fd = open(path, O_RDONLY)) == -1)
+			errx(EX_NOINPUT, "%s: %s", path, strerror(errno));
+		if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		    !host_little_endian()) {
+			close(fd);
+			fd = -1;
+		} else if ((fp = fdopen(dup(fd), "r")) == NULL)
+			err(EX_OSERR, "%s", path);
+	}
+	if ((s = fp != NULL ? stream_fopen(fp, path, &so, &errstr, &st) :
+	    stream_open(path, &so, &errstr, &st)) == NULL)
 		errx(st, "%s", errstr);
 	ix.name = xstrdup(stream_name(s));
 	record_init(&r);
@@ -215,17 +247,27 @@ load_index(const char *path)
 				errx(EX_DATAERR, "%s:%ju: expected %zu floats, "
 				    "found %zu", ix.name, r.line, ix.dim, r.dim);
 			if (ix.n == 0) {
+				in_file = fd != -1 && stream_is_binary(s);
 				cap = rows_bound(path, s, ix.dim);
-				/* Binary: the bound is tight, map it at once. */
-				data = knn_alloc(cap, ix.dim,
-				    cap > 1024 && stream_is_binary(s));
+				if (in_file)
+					off = xreallocarray(NULL, cap,
+					    sizeof(*off));
+				else
+					data = knn_alloc(cap, ix.dim);
 			} else if (ix.n == cap) {
 				cap *= 2;
-				data = xreallocarray(data, cap, ix.dim *
-				    sizeof(*data));
+				if (in_file)
+					off = xreallocarray(off, cap,
+					    sizeof(*off));
+				else
+					data = xreallocarray(data, cap,
+					    ix.dim * sizeof(*data));
 			}
-			memcpy(data + ix.n * ix.dim, r.vec,
-			    ix.dim * sizeof(*data));
+			if (in_file)
+				off[ix.n] = stream_body_offset(s);
+			else
+				memcpy(data + ix.n * ix.dim, r.vec,
+				    ix.dim * sizeof(*data));
 		} else if (sparse_index_add(&ix.sparse, r.idx, r.val, r.nnz,
 		    &errstr) == -1)
 			errx(EX_DATAERR, "%s:%ju: %s", ix.name, r.line, errstr);
@@ -241,14 +283,24 @@ load_index(const char *path)
 	memset(&ix.header, 0, sizeof(ix.header));
 	header_copy(&ix.header, stream_header(s));
 	stream_close(s);
+	if (fp != NULL)
+		fclose(fp);
 	record_free(&r);
 
 	if (!opt.metric_set)
 		opt.metric = ix.kind == KIND_SPARSE ? KNN_DOT : KNN_COS;
-	if (ix.kind == KIND_DENSE)
-		knn_index_init(&ix.dense, data, ix.n, ix.dim, opt.metric);
-	else
-		sparse_index_build(&ix.sparse, opt.metric);
+	if (in_file)
+		knn_index_init_file(&ix.dense, fd, off, ix.n, ix.dim,
+		    opt.metric);
+	else {
+		if (fd != -1)
+			close(fd);
+		if (ix.kind == KIND_DENSE)
+			knn_index_init(&ix.dense, data, ix.n, ix.dim,
+			    opt.metric);
+		else
+			sparse_index_build(&ix.sparse, opt.metric);
+	}
 	if (opt.timing)
 		fprintf(stderr, "ds-knn: %s: %zu %s rows read in %.3f s\n",
 		    ix.name, ix.n, kind_name(ix.kind), now() - t0);
@@ -273,7 +325,8 @@ write_results(const char *qid, size_t truth, const uint64_t *id,
 			    (int)(ix.id_off[row + 1] - ix.id_off[row]),
 			    ix.ids + ix.id_off[row], buf) < 0)
 				write_error();
-			if (ix.pl_off[row + 1] > ix.pl_off[row] &&
+			if (ix.pl_off != NULL &&
+			    ix.pl_off[row + 1] > ix.pl_off[row] &&
 			    printf("\t%.*s", (int)(ix.pl_off[row + 1] -
 			    ix.pl_off[row]), ix.pls + ix.pl_off[row]) < 0)
 				write_error();
@@ -343,8 +396,11 @@ flush_batch(void)
 	o.self = opt.self ? batch.self : NULL;
 	t0 = now();
 	c0 = cpu_now();
-	knn_search(&ix.dense, opt.self ? ix.dense.data + batch.self[0] *
-	    ix.dim : batch.vec, batch.n, &o, res_id, res_score, res_n);
+	/* Under --self the queries are index rows, read as the index is. */
+	if ((opt.self && knn_index_rows(&ix.dense, batch.self[0], batch.n,
+	    batch.vec) == -1) || knn_search(&ix.dense, batch.vec, batch.n, &o,
+	    res_id, res_score, res_n) == -1)
+		err(EX_IOERR, "%s", ix.name);
 	search_seconds += now() - t0;
 	search_cpu += cpu_now() - c0;
 	nqueries += batch.n;
@@ -487,14 +543,14 @@ search_self(void)
 		if (ix.kind == KIND_SPARSE) {
 			char	*qid = xstrndup(id, len);
 
-			search_sparse_one(qid, ix.label[i],
+			search_sparse_one(qid, opt.classify ? ix.label[i] : 0,
 			    ix.sparse.idx + ix.sparse.row[i],
 			    ix.sparse.val + ix.sparse.row[i],
 			    ix.sparse.row[i + 1] - ix.sparse.row[i], i);
 			free(qid);
 			continue;
 		}
-		batch_add_id(id, len, ix.label[i]);
+		batch_add_id(id, len, opt.classify ? ix.label[i] : 0);
 		batch.self[batch.n] = i;
 		if (++batch.n == query_chunk)
 			flush_batch();

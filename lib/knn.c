@@ -1,10 +1,12 @@
 /* knn: exact dense search as blocked matrix multiplies plus selection. */
 #include <sys/mman.h>
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "knn.h"
 #include "mat.h"
@@ -21,6 +23,14 @@
 #define INDEX_BLOCK	512
 /* Candidates kept beyond k, so that rescoring in double can reorder. */
 #define EXTRA		8
+/*
+ * Reading the rows of a file-backed index: a gap between wanted rows up
+ * to GAP_MAX bytes is read through rather than skipped (one pread costs
+ * about as much as copying that much more), and one pread reads at most
+ * SPAN_MAX bytes.
+ */
+#define GAP_MAX		(64 * 1024)
+#define SPAN_MAX	(8 * 1024 * 1024)
 
 int
 knn_metric_parse(const char *s, enum knn_metric *m)
@@ -50,16 +60,9 @@ knn_metric_name(enum knn_metric m)
 }
 
 float *
-knn_alloc(size_t rows, size_t dim, int populate)
+knn_alloc(size_t rows, size_t dim)
 {
-	float	*a;
-	size_t	 bytes;
-
-	a = xreallocarray(NULL, rows, dim * sizeof(*a));
-	bytes = rows * dim * sizeof(*a);
-	if (populate && mlock(a, bytes) == 0)
-		munlock(a, bytes);
-	return a;
+	return mat_alloc(rows, dim);
 }
 
 /*
@@ -105,6 +108,8 @@ knn_index_init(struct knn_index *ix, float *data, size_t n, size_t dim,
     enum knn_metric metric)
 {
 	ix->data = data;
+	ix->fd = -1;
+	ix->off = NULL;
 	ix->n = n;
 	ix->dim = dim;
 	ix->metric = metric;
@@ -117,12 +122,158 @@ knn_index_init(struct knn_index *ix, float *data, size_t n, size_t dim,
 }
 
 void
+knn_index_init_file(struct knn_index *ix, int fd, uint64_t *off, size_t n,
+    size_t dim, enum knn_metric metric)
+{
+	ix->data = NULL;
+	ix->fd = fd;
+	ix->off = off;
+	ix->n = n;
+	ix->dim = dim;
+	ix->metric = metric;
+	ix->norms2 = NULL;
+	/* Only a range search needs it: found by its first use. */
+	ix->max_norm = metric == KNN_COS ? 1 : -1;
+}
+
+void
 knn_index_free(struct knn_index *ix)
 {
 	free(ix->data);
 	free(ix->norms2);
+	free(ix->off);
+	if (ix->fd != -1)
+		close(ix->fd);
 	ix->data = NULL;
 	ix->norms2 = NULL;
+	ix->off = NULL;
+	ix->fd = -1;
+}
+
+/* Scratch for reading rows from the file. */
+struct rowbuf {
+	unsigned char	*raw;
+	size_t		 cap;
+};
+
+/* dim little-endian float32 from src to dst. */
+static void
+copy_row(float *dst, const unsigned char *src, size_t dim)
+{
+	size_t		 i;
+	uint32_t	 u;
+
+	if (host_little_endian()) {
+		memcpy(dst, src, dim * sizeof(*dst));
+		return;
+	}
+	for (i = 0; i < dim; i++) {
+		u = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
+		    (uint32_t)src[4 * i + 2] << 16 |
+		    (uint32_t)src[4 * i + 3] << 24;
+		memcpy(&dst[i], &u, sizeof(u));
+	}
+}
+
+/* Read exactly n bytes at offset at.  Returns 0, or -1 with errno set. */
+static int
+read_at(int fd, unsigned char *buf, size_t n, uint64_t at)
+{
+	size_t	 done;
+	ssize_t	 got;
+
+	for (done = 0; done < n; done += (size_t)got) {
+		got = pread(fd, buf + done, n - done, (off_t)(at + done));
+		if (got == -1 && errno == EINTR)
+			got = 0;
+		else if (got == -1)
+			return -1;
+		else if (got == 0) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Read n rows of a file-backed index into out (n x dim), prepared: the
+ * rows rows[0..n), ascending, or, if rows is NULL, first, first + 1, ...
+ * Rows close together come in one pread.
+ */
+static int
+fetch_rows(const struct knn_index *ix, const uint64_t *rows, uint64_t first,
+    size_t n, float *out, struct rowbuf *rb)
+{
+	size_t		 i, j, rowbytes = ix->dim * sizeof(float), span;
+	uint64_t	 start, end, o;
+
+#define ROW(i)	(rows != NULL ? rows[i] : first + (i))
+	for (i = 0; i < n; i = j) {
+		start = ix->off[ROW(i)];
+		end = start + rowbytes;
+		for (j = i + 1; j < n; j++) {
+			o = ix->off[ROW(j)];
+			if (o < end || o - end > GAP_MAX ||
+			    o + rowbytes - start > SPAN_MAX)
+				break;
+			end = o + rowbytes;
+		}
+		span = (size_t)(end - start);
+		if (span > rb->cap) {
+			rb->raw = xreallocarray(rb->raw, span, 1);
+			rb->cap = span;
+		}
+		if (read_at(ix->fd, rb->raw, span, start) == -1)
+			return -1;
+		for (; i < j; i++)
+			copy_row(out + i * ix->dim, rb->raw +
+			    (ix->off[ROW(i)] - start), ix->dim);
+	}
+#undef ROW
+	if (ix->metric == KNN_COS)
+		row_norms(out, n, ix->dim, NULL, 1);
+	return 0;
+}
+
+int
+knn_index_rows(const struct knn_index *ix, size_t r, size_t n, float *out)
+{
+	struct rowbuf	 rb = { NULL, 0 };
+	int		 rc;
+
+	if (ix->data != NULL) {
+		memcpy(out, ix->data + r * ix->dim,
+		    n * ix->dim * sizeof(*out));
+		return 0;
+	}
+	rc = fetch_rows(ix, NULL, r, n, out, &rb);
+	free(rb.raw);
+	return rc;
+}
+
+/* The largest row norm of a file-backed index: one pass over its rows. */
+static int
+file_max_norm(struct knn_index *ix)
+{
+	struct rowbuf	 rb = { NULL, 0 };
+	float		*xb, m, max = 0;
+	size_t		 r, nb;
+	int		 rc = 0;
+
+	xb = xreallocarray(NULL, INDEX_BLOCK, ix->dim * sizeof(*xb));
+	for (r = 0; r < ix->n; r += nb) {
+		nb = ix->n - r < INDEX_BLOCK ? ix->n - r : INDEX_BLOCK;
+		if ((rc = fetch_rows(ix, NULL, r, nb, xb, &rb)) == -1)
+			break;
+		if ((m = row_norms(xb, nb, ix->dim, NULL, 0)) > max)
+			max = m;
+	}
+	free(xb);
+	free(rb.raw);
+	if (rc == 0)
+		ix->max_norm = max;
+	return rc;
 }
 
 void
@@ -131,6 +282,11 @@ knn_prepare_queries(float *q, size_t nq, size_t dim, enum knn_metric metric)
 	if (metric == KNN_COS)
 		row_norms(q, nq, dim, NULL, 1);
 }
+
+struct cand {
+	double		 score;	/* larger is better (l2: negated) */
+	uint64_t	 id;
+};
 
 /* One thread's share of a batch: it takes index blocks until none is left. */
 struct worker {
@@ -145,6 +301,13 @@ struct worker {
 	float			*buf;	/* QUERY_BATCH x INDEX_BLOCK */
 	pthread_mutex_t		*lock;
 	size_t			*next_block;
+	/* File-backed index only: */
+	float			*xb;	/* INDEX_BLOCK rows read */
+	float			*bn2;	/* their squared norms (l2) */
+	struct rowbuf		 rb;
+	struct cand		*slots;	/* candidates to rescore */
+	uint64_t		*urows;	/* their distinct rows */
+	int			 err;	/* errno of a failed read, or 0 */
 };
 
 static size_t
@@ -197,14 +360,13 @@ scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
 }
 
 /*
- * The exact score of query q against index row r, in double: the inner
- * product, or for l2 the distance.  Four sums, so that the additions do
- * not wait on each other.
+ * The exact score of query q against the prepared index row x, in
+ * double: the inner product, or for l2 the distance.  Four sums, so that
+ * the additions do not wait on each other.
  */
 static double
-exact_score(const struct knn_index *ix, const float *q, uint64_t r)
+exact_score(const struct knn_index *ix, const float *q, const float *x)
 {
-	const float	*x = ix->data + r * ix->dim;
 	double		 s[4] = { 0, 0, 0, 0 }, d;
 	size_t		 j, u;
 
@@ -228,6 +390,56 @@ exact_score(const struct knn_index *ix, const float *q, uint64_t r)
 	return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Rescore this thread's candidates of a file-backed index: read their
+ * rows in file order, a block at a time.  A candidate's slot is query *
+ * kk + place, kept in the score field meanwhile.
+ */
+static int
+rescore_file(struct worker *w)
+{
+	const struct knn_index	*ix = w->ix;
+	size_t			 i, j, ns, nu, c, m, u, s, slot;
+	struct topk		*t;
+
+	ns = 0;
+	for (i = 0; i < w->nq; i++) {
+		t = &w->heaps[i];
+		for (j = 0; j < t->n; j++) {
+			w->slots[ns].id = t->id[j];
+			w->slots[ns++].score = (double)(i * w->kk + j);
+		}
+	}
+	qsort(w->slots, ns, sizeof(*w->slots), slot_cmp);
+	nu = 0;
+	for (s = 0; s < ns; s++)
+		if (nu == 0 || w->urows[nu - 1] != w->slots[s].id)
+			w->urows[nu++] = w->slots[s].id;
+	s = 0;
+	for (c = 0; c < nu; c += m) {
+		m = nu - c < INDEX_BLOCK ? nu - c : INDEX_BLOCK;
+		if (fetch_rows(ix, w->urows + c, 0, m, w->xb, &w->rb) == -1)
+			return -1;
+		for (u = 0; u < m; u++)
+			for (; s < ns && w->slots[s].id == w->urows[c + u];
+			    s++) {
+				slot = (size_t)w->slots[s].score;
+				w->exact[slot] = exact_score(ix, w->q +
+				    slot / w->kk * ix->dim,
+				    w->xb + u * ix->dim);
+			}
+	}
+	return 0;
+}
+
 static void *
 work(void *arg)
 {
@@ -236,17 +448,34 @@ work(void *arg)
 	size_t			 b, r, nb, i, j;
 	float			 alpha = ix->metric == KNN_L2 ? 2 : 1;
 	float			*row;
+	const float		*xb, *bn2;
 	struct topk		*t;
 
 	while ((r = (b = take_block(w)) * INDEX_BLOCK) < ix->n) {
 		nb = ix->n - r < INDEX_BLOCK ? ix->n - r : INDEX_BLOCK;
-		mat_gemm_abt(w->q, w->nq, ix->data + r * ix->dim, nb, ix->dim,
-		    alpha, 0, w->buf, nb);
+		if (ix->data != NULL) {
+			xb = ix->data + r * ix->dim;
+			bn2 = ix->norms2 != NULL ? ix->norms2 + r : NULL;
+		} else {
+			if (fetch_rows(ix, NULL, r, nb, w->xb, &w->rb) == -1) {
+				w->err = errno;
+				return NULL;
+			}
+			xb = w->xb;
+			bn2 = NULL;
+			if (ix->metric == KNN_L2) {
+				/* The same sums knn_index_init takes. */
+				row_norms(w->xb, nb, ix->dim, w->bn2, 0);
+				bn2 = w->bn2;
+			}
+		}
+		mat_gemm_abt(w->q, w->nq, xb, nb, ix->dim, alpha, 0, w->buf,
+		    nb);
 		for (i = 0; i < w->nq; i++) {
 			row = w->buf + i * nb;
-			if (ix->norms2 != NULL)
+			if (bn2 != NULL)
 				for (j = 0; j < nb; j++)
-					row[j] -= ix->norms2[r + j];
+					row[j] -= bn2[j];
 			if (w->self != NULL && w->self[i] >= r &&
 			    w->self[i] < r + nb)
 				row[w->self[i] - r] = -INFINITY;
@@ -254,19 +483,19 @@ work(void *arg)
 		}
 	}
 	/* Each thread rescores its own candidates. */
+	if (ix->data == NULL) {
+		if (rescore_file(w) == -1)
+			w->err = errno;
+		return NULL;
+	}
 	for (i = 0; i < w->nq; i++) {
 		t = &w->heaps[i];
 		for (j = 0; j < t->n; j++)
 			w->exact[i * w->kk + j] = exact_score(ix,
-			    w->q + i * ix->dim, t->id[j]);
+			    w->q + i * ix->dim, ix->data + t->id[j] * ix->dim);
 	}
 	return NULL;
 }
-
-struct cand {
-	double		 score;	/* larger is better (l2: negated) */
-	uint64_t	 id;
-};
 
 static int
 cand_cmp(const void *a, const void *b)
@@ -278,7 +507,7 @@ cand_cmp(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static void
+static int
 search_batch(const struct knn_index *ix, const float *q, size_t nq,
     const struct knn_opts *o, const uint64_t *self, struct worker *w,
     int nthreads, pthread_t *tids, float *gate, struct cand *cands,
@@ -333,6 +562,11 @@ search_batch(const struct knn_index *ix, const float *q, size_t nq,
 	work(&w[0]);
 	for (t = 1; t <= started; t++)
 		pthread_join(tids[t], NULL);
+	for (t = 0; t < nthreads; t++)
+		if (w[t].err != 0) {
+			errno = w[t].err;
+			return -1;
+		}
 
 	for (i = 0; i < nq; i++) {
 		nc = 0;
@@ -356,10 +590,11 @@ search_batch(const struct knn_index *ix, const float *q, size_t nq,
 			    -cands[n].score : cands[n].score);
 		}
 	}
+	return 0;
 }
 
-void
-knn_search(const struct knn_index *ix, const float *q, size_t nq,
+int
+knn_search(struct knn_index *ix, const float *q, size_t nq,
     const struct knn_opts *o, uint64_t *ids, float *scores, size_t *counts)
 {
 	struct worker	*w;
@@ -367,7 +602,10 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 	float		*gate;
 	struct cand	*cands;
 	size_t		 kk = o->k + EXTRA, b, i, nblocks, qb;
-	int		 nthreads, t;
+	int		 nthreads, t, rc = 0;
+
+	if (o->has_limit && ix->max_norm < 0 && file_max_norm(ix) == -1)
+		return -1;
 
 	/* Fewer queries at a time when k is large: heaps stay ~50 MB. */
 	qb = ((size_t)1 << 22) / kk;
@@ -393,10 +631,20 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 		w[t].heaps = xreallocarray(NULL, qb, sizeof(*w[t].heaps));
 		for (i = 0; i < qb; i++)
 			topk_init(&w[t].heaps[i], kk);
+		if (ix->data == NULL) {
+			w[t].xb = xreallocarray(NULL, INDEX_BLOCK, ix->dim *
+			    sizeof(float));
+			w[t].bn2 = xreallocarray(NULL, INDEX_BLOCK,
+			    sizeof(float));
+			w[t].slots = xreallocarray(NULL, qb * kk,
+			    sizeof(*w[t].slots));
+			w[t].urows = xreallocarray(NULL, qb * kk,
+			    sizeof(*w[t].urows));
+		}
 	}
-	for (b = 0; b < nq; b += qb)
-		search_batch(ix, q + b * ix->dim, nq - b < qb ? nq - b : qb,
-		    o, o->self == NULL ? NULL :
+	for (b = 0; b < nq && rc == 0; b += qb)
+		rc = search_batch(ix, q + b * ix->dim, nq - b < qb ? nq - b :
+		    qb, o, o->self == NULL ? NULL :
 		    o->self + b, w, nthreads, tids, gate, cands,
 		    ids + b * o->k, scores + b * o->k, counts + b);
 	for (t = 0; t < nthreads; t++) {
@@ -405,9 +653,15 @@ knn_search(const struct knn_index *ix, const float *q, size_t nq,
 		free(w[t].heaps);
 		free(w[t].buf);
 		free(w[t].exact);
+		free(w[t].xb);
+		free(w[t].bn2);
+		free(w[t].slots);
+		free(w[t].urows);
+		free(w[t].rb.raw);
 	}
 	free(w);
 	free(tids);
 	free(gate);
 	free(cands);
+	return rc;
 }

@@ -1,7 +1,39 @@
 /* mat: dense float32 arithmetic over CBLAS (OpenBLAS). */
+/* madvise(2) and MADV_HUGEPAGE are not in POSIX. */
+#define _DEFAULT_SOURCE
+#include <sys/mman.h>
+
 #include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "mat.h"
+#include "util.h"
+
+/* Blocks from this size on are aligned for huge pages. */
+#define HUGE_PAGE	((size_t)2 << 20)
+
+float *
+mat_alloc(size_t rows, size_t cols)
+{
+	void	*p;
+	size_t	 bytes;
+
+	if (cols != 0 && rows > SIZE_MAX / sizeof(float) / cols)
+		return xreallocarray(NULL, rows, cols * sizeof(float));
+	bytes = rows * cols * sizeof(float);
+	if (bytes < HUGE_PAGE)
+		return xreallocarray(NULL, rows ? rows : 1, (cols ? cols : 1) *
+		    sizeof(float));
+	/* Round up, so that the last huge page is whole. */
+	bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+		return xreallocarray(NULL, rows, cols * sizeof(float));
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 void
 mat_gemm_abt(const float *a, size_t m, const float *b, size_t n, size_t k,
@@ -39,7 +71,6 @@ mat_set_threads(int n)
 	openblas_set_num_threads(n);
 }
 
-#include <stdlib.h>
 #include <string.h>
 
 void

@@ -12,6 +12,15 @@
 void	mat_gemm_abt(const float *a, size_t m, const float *b, size_t n,
 	    size_t k, float alpha, float beta, float *c, size_t ldc);
 
+/*
+ * Room for rows x cols floats, freed with free(3); exits on failure, like
+ * xmalloc.  A large block is aligned to 2 MiB and the kernel asked to back
+ * it with huge pages where it can: on some virtual machines the first
+ * touch of each fresh page is dear, and one huge page is touched once
+ * for 512 small ones.  Pages never written cost no memory.
+ */
+float	*mat_alloc(size_t rows, size_t cols);
+
 /* out[i] = squared L2 norm of row i of a (m x k), summed in double. */
 void	mat_row_norms2(const float *a, size_t m, size_t k, float *out);
 

@@ -45,6 +45,7 @@ struct stream {
 	size_t		 frame_cap;
 	uintmax_t	 lineno;	/* lines or frames read */
 	uintmax_t	 bytes;
+	uintmax_t	 body_off;	/* binary: the last dense body's offset */
 	int		 eof;
 	char		 err[512];
 	int		 sniffing;	/* judging syntax only, for the kind */
@@ -625,6 +626,12 @@ stream_bytes(const struct stream *st)
 	return st->bytes;
 }
 
+uintmax_t
+stream_body_offset(const struct stream *st)
+{
+	return st->binary ? st->body_off : 0;
+}
+
 void
 stream_close(struct stream *st)
 {
@@ -1081,6 +1088,7 @@ decode_frame(struct stream *st, struct record *r, size_t n, int *status)
 		if (cnt == 0)
 			return fail(st, status, EX_DATAERR, 1, "empty vector");
 		vec_reserve(r, cnt);
+		st->body_off = st->bytes - (uintmax_t)(c.end - c.p);
 		copy_le32(r->vec, c.p, cnt);
 		r->kind = KIND_DENSE;
 		r->dim = cnt;

@@ -149,6 +149,14 @@ const char	*stream_name(const struct stream *);
 int		 stream_is_binary(const struct stream *);
 /* Bytes consumed so far. */
 uintmax_t	 stream_bytes(const struct stream *);
+/*
+ * In binary form, the byte offset from the start of the input of the
+ * vector of the dense record last read: its dim float32 values lie there,
+ * little-endian, one after another.  A caller reading a regular file may
+ * keep this offset and read the vector again later (pread(2)) instead of
+ * keeping a copy.  0 in TSV form.
+ */
+uintmax_t	 stream_body_offset(const struct stream *);
 void		 stream_close(struct stream *);
 
 struct writer;

@@ -244,6 +244,34 @@ setup() {
 	[ -n "$expected" ]
 }
 
+@test "a binary index file is searched in place: same results as read" {
+	# A regular file in binary form is read again by the search instead
+	# of held in memory; a pipe is held in memory.  Both must agree with
+	# the TSV index, for every metric, limits and --self.
+	ds-cat -b "$DATA/blobs.tsv" > ix.dsb
+	ds-cat -b "$DATA/topics.tsv" > tp.dsb
+	for args in "-m cos -k 7" "-m dot -s 1.5" "-m l2 -d 0.8 -k 50" \
+	    "-m cos -S -k 3" "-m l2 -S -j 1"; do
+		case $args in
+		*-S*) q= ;;
+		*) q=$DATA/blobs.tsv ;;
+		esac
+		ds-knn $args "$DATA/blobs.tsv" $q > tsv.out
+		[ -s tsv.out ]
+		run -0 --separate-stderr ds-knn $args ix.dsb $q
+		[ -z "$stderr" ]
+		[ "$output" = "$(cat tsv.out)" ]
+		run -0 --separate-stderr sh -c "ds-knn $args - $q < ix.dsb"
+		[ -z "$stderr" ]
+		[ "$output" = "$(cat tsv.out)" ]
+	done
+	run -0 --separate-stderr ds-knn -S -c -e -k 3 tp.dsb
+	expected=$(ds-knn -S -c -e -k 3 "$DATA/topics.tsv" 2> tsv.err)
+	[ "$output" = "$expected" ]
+	[ "$stderr" = "$(cat tsv.err)" ]
+	[[ "$stderr" == *accuracy* ]]
+}
+
 @test "ids and payloads keep their escapes" {
 	printf 'a\\tb\tp\\\\q\tr\\ns\t1 0\n' > ix.tsv
 	printf 'q\\t1\t1 0\n' > q.tsv
