@@ -1,6 +1,7 @@
 /*
  * fuzz-native: the parser of DashScope native embedding responses
- * (lib/dashscope.c over lib/json.c) on arbitrary bytes.  The first two
+ * (lib/dashscope.c over lib/json.c) on arbitrary bytes; fuzz-openai
+ * includes this file to fuzz the OpenAI-compatible ones.  The first two
  * bytes pick the request the body answers (texts, dimension, output
  * type); the rest is the body, read both as a 200 answer and as an
  * error envelope.
@@ -11,6 +12,10 @@
 #include <string.h>
 
 #include "dashscope.h"
+
+#ifndef FUZZ_API
+#define FUZZ_API	DASHSCOPE_NATIVE
+#endif
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -30,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	memset(&p, 0, sizeof(p));
-	p.api = DASHSCOPE_NATIVE;
+	p.api = FUZZ_API;
 	p.model = "text-embedding-v4";
 	p.output = (enum dashscope_output)(data[0] % 3 + 1);
 	p.dimension = dims[(data[0] >> 2) & 7];
