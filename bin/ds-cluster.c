@@ -315,11 +315,13 @@ read_corpus(char **files, int nfiles, const struct options *o,
 				/*
 				 * A binary frame holds at least 4 bytes a
 				 * float: room for the whole file at once,
-				 * in huge pages (see mat_alloc).
+				 * in huge pages, backed by two threads
+				 * before one fills it (see mat.h).
 				 */
 				c->cap = (size_t)(fsize / 4 / (double)c->dim) +
 				    1;
 				c->x = mat_alloc(c->cap, c->dim);
+				mat_prefault(c->x, c->cap, c->dim);
 				c->id_off = xreallocarray(NULL, c->cap,
 				    sizeof(size_t));
 				c->pl_off = xreallocarray(NULL, c->cap,

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -33,6 +34,44 @@ mat_alloc(size_t rows, size_t cols)
 	madvise(p, bytes, MADV_HUGEPAGE);
 #endif
 	return p;
+}
+
+/* Write one byte in each page of [p, end), so that it is backed. */
+struct touch {
+	char	*p, *end;
+};
+
+static void *
+touch_pages(void *arg)
+{
+	struct touch	*t = arg;
+	volatile char	*q;
+
+	for (q = t->p; q < (volatile char *)t->end; q += 4096)
+		*q = 0;
+	return NULL;
+}
+
+void
+mat_prefault(float *a, size_t rows, size_t cols)
+{
+	struct touch	 half[2];
+	pthread_t	 th;
+	char		*p = (char *)a;
+	size_t		 bytes = rows * cols * sizeof(float), mid;
+
+	mid = bytes / 2 / HUGE_PAGE * HUGE_PAGE;
+	half[0].p = p;
+	half[0].end = p + mid;
+	half[1].p = p + mid;
+	half[1].end = p + bytes;
+	if (mid == 0 || pthread_create(&th, NULL, touch_pages, &half[1]) != 0) {
+		half[0].end = p + bytes;
+		touch_pages(&half[0]);
+		return;
+	}
+	touch_pages(&half[0]);
+	pthread_join(th, NULL);
 }
 
 void

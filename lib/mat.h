@@ -21,6 +21,14 @@ void	mat_gemm_abt(const float *a, size_t m, const float *b, size_t n,
  */
 float	*mat_alloc(size_t rows, size_t cols);
 
+/*
+ * Back the rows x cols floats at a (from mat_alloc) now, two threads
+ * touching a half each: on such virtual machines the first touch costs
+ * about half as much done in parallel as done by the one thread that
+ * then fills the matrix.  For a block about to be filled whole.
+ */
+void	mat_prefault(float *a, size_t rows, size_t cols);
+
 /* out[i] = squared L2 norm of row i of a (m x k), summed in double. */
 void	mat_row_norms2(const float *a, size_t m, size_t k, float *out);
 
