@@ -6,27 +6,8 @@ bats_require_minimum_version 1.5.0
 
 KEY=sk-live-7f3a9c1e2b44d0
 
-# Start a fake service; its port goes to $1/port, its log to $1/log.
-start_fake() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	python3 "$BATS_TEST_DIRNAME/fake-dashscope.py" --key sk-test \
-	    --key "$KEY" --port-file "$dir/port" --log "$dir/log" \
-	    --idle 120 --parent $$ "$@" >/dev/null 2>"$dir/err" 3>&- &
-	echo $! >"$dir/pid"
-	local i=0
-	while [ ! -s "$dir/port" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$dir/port" ]
-	touch "$dir/log"
-}
-
-stop_fake() {
-	kill "$(cat "$1/pid")" 2>/dev/null || true
-}
+load fake
+FAKE_KEYS="sk-test $KEY"
 
 setup_file() {
 	export FAKE="$BATS_FILE_TMPDIR/fake"

@@ -9,26 +9,8 @@ bats_require_minimum_version 1.5.0
 
 KEY=sk-sec-4d1f9b27c6e083aa
 
-start_fake() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	python3 "$BATS_TEST_DIRNAME/fake-dashscope.py" --key "$KEY" \
-	    --port-file "$dir/port" --log "$dir/log" --idle 120 \
-	    --parent $$ "$@" >/dev/null 2>"$dir/err" 3>&- &
-	echo $! >"$dir/pid"
-	local i=0
-	while [ ! -s "$dir/port" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$dir/port" ]
-	touch "$dir/log"
-}
-
-stop_fake() {
-	kill "$(cat "$1/pid")" 2>/dev/null || true
-}
+load fake
+FAKE_KEYS="$KEY"
 
 setup_file() {
 	export FAKE="$BATS_FILE_TMPDIR/fake"

@@ -4,27 +4,13 @@
 
 bats_require_minimum_version 1.5.0
 
-# Start a fake service; its port goes to $1/port, its log to $1/log.
-start_fake() {
-	local dir=$1
-	shift
-	mkdir -p "$dir"
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/fake-dashscope.py" --key sk-soak \
-	    --port-file "$dir/port" --log "$dir/log" --idle 120 \
-	    --parent $$ "$@" >/dev/null 2>"$dir/err" 3>&- &
-	echo $! >"$dir/pid"
-	local i=0
-	while [ ! -s "$dir/port" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$dir/port" ]
-	touch "$dir/log"
-	export DASHSCOPE_HTTP_BASE_URL=http://127.0.0.1:$(cat "$dir/port")/api/v1
-}
+load fake
+FAKE_KEYS="sk-soak"
 
-stop_fake() {
-	kill "$(cat "$1/pid")" 2>/dev/null || true
+# The shared start, and ds-embed pointed at the service.
+start_soak() {
+	start_fake "$@" || return
+	export DASHSCOPE_HTTP_BASE_URL=http://127.0.0.1:$(cat "$1/port")/api/v1
 }
 
 setup() {
@@ -62,7 +48,7 @@ summary_re+='[0-9]+ tokens, \$[0-9.]+ at list price$'
 
 @test "the check finds a lost, a repeated and a wrong record" {
 	$CHECK gen 30 5 >in.tsv
-	start_fake fake
+	start_soak fake
 	run -0 --separate-stderr ds-embed -d 64 -c c.sqlite in.tsv
 	printf '%s\n' "$output" >out.tsv
 	run -0 --separate-stderr $CHECK check --dim 64 in.tsv out.tsv
@@ -86,7 +72,7 @@ summary_re+='[0-9]+ tokens, \$[0-9.]+ at list price$'
 
 @test "2000 records under 8% random faults: each once, in order, right" {
 	$CHECK gen 2000 11 >in.tsv
-	start_fake fake --shuffle --fault-rate 0.08 --fault-seed 11 --slow 2.5
+	start_soak fake --shuffle --fault-rate 0.08 --fault-seed 11 --slow 2.5
 	run -0 --separate-stderr ds-embed -j 8 -d 64 -T 2 -w 0.05 -c c.sqlite \
 	    in.tsv
 	[[ "$stderr" =~ $summary_re ]]
@@ -110,7 +96,7 @@ summary_re+='[0-9]+ tokens, \$[0-9.]+ at list price$'
 
 @test "killed twice under faults: reruns finish, no text served thrice" {
 	$CHECK gen 2000 12 >in.tsv
-	start_fake fake --shuffle --fault-rate 0.08 --fault-seed 12 \
+	start_soak fake --shuffle --fault-rate 0.08 --fault-seed 12 \
 	    --slow 3.5 --latency 250
 	for k in 1 2; do
 		ds-embed -j 8 -d 64 -T 3 -w 0.05 -c c.sqlite in.tsv \
@@ -157,7 +143,7 @@ print(random.uniform(1.5, 2.5))')"
 	# between the two waves must find all of the first in the cache.
 	awk 'BEGIN { for (i = 1; i <= 80; i++) printf "id%d\ttext %d\n", i, i }' \
 	    >in.tsv
-	start_fake fake --latency 1000
+	start_soak fake --latency 1000
 	ds-embed -j 4 -d 64 -c c.sqlite in.tsv >/dev/null 2>&1 3>&- &
 	pid=$!
 	i=0
