@@ -24,6 +24,15 @@
 /* Candidates kept beyond k, so that rescoring in double can reorder. */
 #define EXTRA		8
 /*
+ * A file-backed index is rescored while each block is in memory: after
+ * a block, the candidates it brought that are still kept get their
+ * exact score.  Usually that is a few times k per query; when a thread
+ * has scored EXACT_BUDGET times k + EXTRA per query in a batch (rows in
+ * ascending order of score would make it every candidate), it leaves
+ * the rest to one reading of the kept rows at the end.
+ */
+#define EXACT_BUDGET	8
+/*
  * Reading the rows of a file-backed index: a gap between wanted rows up
  * to GAP_MAX bytes is read through rather than skipped (one pread costs
  * about as much as copying that much more), and one pread reads at most
@@ -307,6 +316,7 @@ struct worker {
 	struct rowbuf		 rb;
 	struct cand		*slots;	/* candidates to rescore */
 	uint64_t		*urows;	/* their distinct rows */
+	size_t			 scored;	/* exact scores taken in blocks */
 	int			 err;	/* errno of a failed read, or 0 */
 };
 
@@ -331,13 +341,13 @@ take_block(struct worker *w)
  * scores lose; testing SCAN_STEP of them at once with no branch lets the
  * compiler use vector compares for the common case.
  */
-static void
+static int
 scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
     float gate)
 {
 	size_t	 j, u, end;
 	float	 g;
-	int	 hit;
+	int	 hit, pushed = 0;
 
 	g = t->n < t->k ? gate : fmaxf(t->score[0], gate);
 	for (j = 0; j < nb; j += SCAN_STEP) {
@@ -352,42 +362,65 @@ scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
 		for (u = j; u < end; u++) {
 			if (row[u] > g) {
 				topk_push(t, row[u], r + u);
+				pushed = 1;
 				if (t->n == t->k)
 					g = fmaxf(t->score[0], gate);
 			}
 		}
 	}
+	return pushed;
 }
 
 /*
  * The exact score of query q against the prepared index row x, in
- * double: the inner product, or for l2 the distance.  Four sums, so that
- * the additions do not wait on each other.
+ * double: the inner product, or for l2 the distance.  Eight sums, so
+ * that the additions do not wait on each other.
  */
 static double
 exact_score(const struct knn_index *ix, const float *q, const float *x)
 {
-	double		 s[4] = { 0, 0, 0, 0 }, d;
-	size_t		 j, u;
+	double	 s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0;
+	double	 s7 = 0, d[8];
+	size_t	 j, n = ix->dim;
 
 	if (ix->metric == KNN_L2) {
-		for (j = 0; j + 4 <= ix->dim; j += 4)
-			for (u = 0; u < 4; u++) {
-				d = (double)q[j + u] - x[j + u];
-				s[u] += d * d;
-			}
-		for (; j < ix->dim; j++) {
-			d = (double)q[j] - x[j];
-			s[0] += d * d;
+		for (j = 0; j + 8 <= n; j += 8) {
+			d[0] = (double)q[j] - x[j];
+			d[1] = (double)q[j + 1] - x[j + 1];
+			d[2] = (double)q[j + 2] - x[j + 2];
+			d[3] = (double)q[j + 3] - x[j + 3];
+			d[4] = (double)q[j + 4] - x[j + 4];
+			d[5] = (double)q[j + 5] - x[j + 5];
+			d[6] = (double)q[j + 6] - x[j + 6];
+			d[7] = (double)q[j + 7] - x[j + 7];
+			s0 += d[0] * d[0];
+			s1 += d[1] * d[1];
+			s2 += d[2] * d[2];
+			s3 += d[3] * d[3];
+			s4 += d[4] * d[4];
+			s5 += d[5] * d[5];
+			s6 += d[6] * d[6];
+			s7 += d[7] * d[7];
 		}
-		return sqrt((s[0] + s[1]) + (s[2] + s[3]));
+		for (; j < n; j++) {
+			d[0] = (double)q[j] - x[j];
+			s0 += d[0] * d[0];
+		}
+		return sqrt(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)));
 	}
-	for (j = 0; j + 4 <= ix->dim; j += 4)
-		for (u = 0; u < 4; u++)
-			s[u] += (double)q[j + u] * x[j + u];
-	for (; j < ix->dim; j++)
-		s[0] += (double)q[j] * x[j];
-	return (s[0] + s[1]) + (s[2] + s[3]);
+	for (j = 0; j + 8 <= n; j += 8) {
+		s0 += (double)q[j] * x[j];
+		s1 += (double)q[j + 1] * x[j + 1];
+		s2 += (double)q[j + 2] * x[j + 2];
+		s3 += (double)q[j + 3] * x[j + 3];
+		s4 += (double)q[j + 4] * x[j + 4];
+		s5 += (double)q[j + 5] * x[j + 5];
+		s6 += (double)q[j + 6] * x[j + 6];
+		s7 += (double)q[j + 7] * x[j + 7];
+	}
+	for (; j < n; j++)
+		s0 += (double)q[j] * x[j];
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
 
 static int
@@ -399,9 +432,29 @@ slot_cmp(const void *a, const void *b)
 }
 
 /*
- * Rescore this thread's candidates of a file-backed index: read their
- * rows in file order, a block at a time.  A candidate's slot is query *
- * kk + place, kept in the score field meanwhile.
+ * Give the candidates of query q that rows r..r+nb-1 (xb) brought and
+ * that are still kept their exact score, while the rows are at hand.
+ */
+static void
+score_block(struct worker *w, size_t q, const float *xb, uint64_t r,
+    size_t nb)
+{
+	struct topk	*t = &w->heaps[q];
+	size_t		 j;
+
+	for (j = 0; j < t->n; j++)
+		if (t->id[j] >= r && t->id[j] - r < nb && isnan(t->aux[j])) {
+			t->aux[j] = exact_score(w->ix, w->q + q * w->ix->dim,
+			    xb + (t->id[j] - r) * w->ix->dim);
+			w->scored++;
+		}
+}
+
+/*
+ * Rescore this thread's candidates of a file-backed index: those scored
+ * in their block have it; read the rows of the rest in file order, a
+ * block at a time.  A candidate's slot is query * kk + place, kept in
+ * the score field meanwhile.
  */
 static int
 rescore_file(struct worker *w)
@@ -414,6 +467,10 @@ rescore_file(struct worker *w)
 	for (i = 0; i < w->nq; i++) {
 		t = &w->heaps[i];
 		for (j = 0; j < t->n; j++) {
+			if (!isnan(t->aux[j])) {
+				w->exact[i * w->kk + j] = t->aux[j];
+				continue;
+			}
 			w->slots[ns].id = t->id[j];
 			w->slots[ns++].score = (double)(i * w->kk + j);
 		}
@@ -448,6 +505,7 @@ work(void *arg)
 	size_t			 b, r, nb, i, j;
 	float			 alpha = ix->metric == KNN_L2 ? 2 : 1;
 	float			*row;
+	int			 pushed;
 	const float		*xb, *bn2;
 	struct topk		*t;
 
@@ -479,7 +537,11 @@ work(void *arg)
 			if (w->self != NULL && w->self[i] >= r &&
 			    w->self[i] < r + nb)
 				row[w->self[i] - r] = -INFINITY;
-			scan_row(&w->heaps[i], row, nb, r, w->gate[i]);
+			pushed = scan_row(&w->heaps[i], row, nb, r,
+			    w->gate[i]);
+			if (pushed && ix->data == NULL && w->scored <
+			    EXACT_BUDGET * w->kk * w->nq)
+				score_block(w, i, xb, r, nb);
 		}
 	}
 	/* Each thread rescores its own candidates. */
@@ -550,6 +612,7 @@ search_batch(const struct knn_index *ix, const float *q, size_t nq,
 		w[t].self = self;
 		w[t].lock = &lock;
 		w[t].next_block = &next_block;
+		w[t].scored = 0;
 		for (i = 0; i < nq; i++)
 			topk_clear(&w[t].heaps[i]);
 	}
@@ -626,11 +689,14 @@ knn_search(struct knn_index *ix, const float *q, size_t nq,
 		w[t].kk = kk;
 		w[t].exact = xreallocarray(NULL, qb * kk,
 		    sizeof(*w[t].exact));
-		w[t].buf = xreallocarray(NULL, (size_t)QUERY_BATCH *
-		    INDEX_BLOCK, sizeof(float));
+		/* One huge page where the kernel has them: few faults. */
+		w[t].buf = mat_alloc(QUERY_BATCH, INDEX_BLOCK);
 		w[t].heaps = xreallocarray(NULL, qb, sizeof(*w[t].heaps));
 		for (i = 0; i < qb; i++)
-			topk_init(&w[t].heaps[i], kk);
+			if (ix->data == NULL)
+				topk_init_aux(&w[t].heaps[i], kk);
+			else
+				topk_init(&w[t].heaps[i], kk);
 		if (ix->data == NULL) {
 			w[t].xb = xreallocarray(NULL, INDEX_BLOCK, ix->dim *
 			    sizeof(float));

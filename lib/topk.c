@@ -18,6 +18,14 @@ topk_init(struct topk *t, size_t k)
 	t->n = 0;
 	t->score = xreallocarray(NULL, k, sizeof(*t->score));
 	t->id = xreallocarray(NULL, k, sizeof(*t->id));
+	t->aux = NULL;
+}
+
+void
+topk_init_aux(struct topk *t, size_t k)
+{
+	topk_init(t, k);
+	t->aux = xreallocarray(NULL, k, sizeof(*t->aux));
 }
 
 void
@@ -25,8 +33,10 @@ topk_free(struct topk *t)
 {
 	free(t->score);
 	free(t->id);
+	free(t->aux);
 	t->score = NULL;
 	t->id = NULL;
+	t->aux = NULL;
 	t->n = t->k = 0;
 }
 
@@ -38,10 +48,11 @@ topk_clear(struct topk *t)
 
 /* Restore the heap below position i after its pair was replaced. */
 static void
-sift_down(float *score, uint64_t *id, size_t n, size_t i)
+sift_down(float *score, uint64_t *id, double *aux, size_t n, size_t i)
 {
 	float		 s = score[i];
 	uint64_t	 d = id[i];
+	double		 a = aux != NULL ? aux[i] : 0;
 	size_t		 c;
 
 	while ((c = 2 * i + 1) < n) {
@@ -51,10 +62,14 @@ sift_down(float *score, uint64_t *id, size_t n, size_t i)
 			break;
 		score[i] = score[c];
 		id[i] = id[c];
+		if (aux != NULL)
+			aux[i] = aux[c];
 		i = c;
 	}
 	score[i] = s;
 	id[i] = d;
+	if (aux != NULL)
+		aux[i] = a;
 }
 
 void
@@ -71,17 +86,23 @@ topk_push(struct topk *t, float score, uint64_t id)
 				break;
 			t->score[i] = t->score[p];
 			t->id[i] = t->id[p];
+			if (t->aux != NULL)
+				t->aux[i] = t->aux[p];
 			i = p;
 		}
 		t->score[i] = score;
 		t->id[i] = id;
+		if (t->aux != NULL)
+			t->aux[i] = NAN;
 		return;
 	}
 	if (!worse(t->score[0], t->id[0], score, id))
 		return;
 	t->score[0] = score;
 	t->id[0] = id;
-	sift_down(t->score, t->id, t->n, 0);
+	if (t->aux != NULL)
+		t->aux[0] = NAN;
+	sift_down(t->score, t->id, t->aux, t->n, 0);
 }
 
 void
@@ -99,6 +120,7 @@ topk_sort(struct topk *t)
 	size_t		 n, last;
 	float		 s;
 	uint64_t	 d;
+	double		 a;
 
 	/* Heap sort: move the worst to the end until the heap is empty. */
 	for (n = t->n; n > 1; n--) {
@@ -109,7 +131,12 @@ topk_sort(struct topk *t)
 		t->id[0] = t->id[last];
 		t->score[last] = s;
 		t->id[last] = d;
-		sift_down(t->score, t->id, last, 0);
+		if (t->aux != NULL) {
+			a = t->aux[0];
+			t->aux[0] = t->aux[last];
+			t->aux[last] = a;
+		}
+		sift_down(t->score, t->id, t->aux, last, 0);
 	}
 	return t->n;
 }

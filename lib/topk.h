@@ -15,11 +15,14 @@
 struct topk {
 	float		*score;	/* n pairs, heap-ordered (worst first) */
 	uint64_t	*id;
+	double		*aux;	/* NULL, or a value that moves with each pair */
 	size_t		 n, k;
 };
 
 /* Make t empty, keeping at most k pairs (k >= 1); topk_free releases. */
 void	topk_init(struct topk *, size_t k);
+/* The same, with room for a caller's value beside each pair (aux). */
+void	topk_init_aux(struct topk *, size_t k);
 void	topk_free(struct topk *);
 /* Forget every pair, keeping the storage. */
 void	topk_clear(struct topk *);
@@ -35,10 +38,13 @@ topk_threshold(const struct topk *t)
 	return t->n < t->k ? -INFINITY : t->score[0];
 }
 
-/* Offer one pair; it is kept if it is among the k best so far. */
+/*
+ * Offer one pair; it is kept if it is among the k best so far.  With
+ * aux, the pair's value starts as NAN.
+ */
 void	topk_push(struct topk *, float score, uint64_t id);
 
-/* Offer every pair of src to dst. */
+/* Offer every pair of src to dst (without aux values). */
 void	topk_merge(struct topk *dst, const struct topk *src);
 
 /*
