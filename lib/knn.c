@@ -332,7 +332,7 @@ take_block(struct worker *w)
 }
 
 /* Scores scanned together: one test tells whether any can enter. */
-#define SCAN_STEP	16
+#define SCAN_STEP	64
 
 /*
  * Offer row (nb scores of index rows r...) to t.  Blocks reach a thread
