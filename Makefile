@@ -136,7 +136,7 @@ fuzz/build/libds.a: $(LIB:.o=.c) $(HDR)
 	    exit 1; \
 	done
 	$(AR) -rcs $@ fuzz/build/lib/*.o
-fuzz/build/targets: fuzz/build/libds.a fuzz/fuzzfile.h $(FUZZ_SRC)
+fuzz/build/targets: fuzz/build/libds.a fuzz/fuzzfile.h fuzz/fuzztok.h $(FUZZ_SRC)
 	for t in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) $(DS_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	    -o fuzz/build/$$t fuzz/$$t.c fuzz/build/libds.a $(FUZZ_LIBS) || \

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "fuzztok.h"
 #include "utf8.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -28,16 +29,9 @@ static struct chunker	*chunkers[65536];
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char	*path, *errstr;
-
 	(void)argc;
 	(void)argv;
-	if ((path = getenv("DS_FUZZ_TOK")) == NULL)
-		path = "data/qwen3-tok.bin";
-	if ((tok = tok_open(path, &errstr)) == NULL) {
-		fprintf(stderr, "fuzz-chunk: %s\n", errstr);
-		exit(1);
-	}
+	tok = fuzztok_open("fuzz-chunk");
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok.h"
+#include "fuzztok.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -22,16 +22,9 @@ static struct tok_ids	 ids = { .want_offs = 1 };
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char	*path, *errstr;
-
 	(void)argc;
 	(void)argv;
-	if ((path = getenv("DS_FUZZ_TOK")) == NULL)
-		path = "data/qwen3-tok.bin";
-	if ((tok = tok_open(path, &errstr)) == NULL) {
-		fprintf(stderr, "fuzz-tok: %s\n", errstr);
-		exit(1);
-	}
+	tok = fuzztok_open("fuzz-tok");
 	return 0;
 }
 
