@@ -51,7 +51,7 @@
 struct conf {
 	enum dashscope_api	 api;
 	const char		*model;
-	const struct dashscope_model *limits;	/* NULL: unknown model */
+	const struct model	*limits;	/* its row; NULL: unknown */
 	size_t			 dimension;	/* 0: the server's default */
 	const char		*text_type;	/* NULL: not sent */
 	const char		*instruct;
@@ -1497,24 +1497,12 @@ check_key(const char *key, const char *from)
 }
 
 static void
-list_dims(char *buf, size_t size, const struct dashscope_model *m)
-{
-	size_t	i, k = 0;
-
-	buf[0] = '\0';
-	for (i = 0; m->dims[i] != 0 && k < size; i++)
-		k += (size_t)snprintf(buf + k, size - k, "%s%zu",
-		    i > 0 ? ", " : "", m->dims[i]);
-}
-
-static void
 configure(struct conf *c, const char *api, const char *base,
     const char *key_file, const char *output, int query, int document)
 {
+	const struct model *all;
 	const char	*env, *from;
-	char		 dims[128];
 	size_t		 i, n;
-	int		 ok;
 
 	if (api == NULL || strcmp(api, "dashscope") == 0 ||
 	    strcmp(api, "native") == 0)
@@ -1524,30 +1512,28 @@ configure(struct conf *c, const char *api, const char *base,
 	else
 		errx(EX_USAGE, "-A %s: expected dashscope or openai", api);
 	if (c->model == NULL)
-		c->model = "text-embedding-v4";
-	c->limits = dashscope_model(c->model);
+		c->model = MODELS_REMOTE_DEFAULT;
+	/*
+	 * The models computed here were taken care of before; an
+	 * OpenAI-compatible server may offer models the table does not
+	 * know, and then the server's limits apply.
+	 */
+	c->limits = models_find(c->model);
 	if (c->limits == NULL && c->api == DASHSCOPE_NATIVE) {
-		const struct model *lm = models_all(&n);
-
+		all = models_all(&n);
 		fprintf(stderr, "ds-embed: %s: unknown model; known:",
 		    c->model);
 		for (i = 0; i < n; i++)
-			fprintf(stderr, " %s", lm[i].name);
-		for (i = 0; dashscope_model_at(i) != NULL; i++)
-			fprintf(stderr, " %s", dashscope_model_at(i)->name);
+			fprintf(stderr, " %s", all[i].name);
 		fprintf(stderr, "\n");
 		exit(EX_USAGE);
 	}
 	if (c->limits != NULL) {
 		if (c->dimension == 0)
-			c->dimension = c->limits->default_dim;
-		for (ok = 0, i = 0; c->limits->dims[i] != 0; i++)
-			ok |= c->limits->dims[i] == c->dimension;
-		if (!ok) {
-			list_dims(dims, sizeof(dims), c->limits);
+			c->dimension = c->limits->dim;
+		if (!models_dim_ok(c->limits, c->dimension))
 			errx(EX_USAGE, "-d %zu: %s takes %s", c->dimension,
-			    c->model, dims);
-		}
+			    c->model, models_dims_text(c->limits));
 		if (c->batch == 0)
 			c->batch = c->limits->batch;
 		if (c->batch > c->limits->batch)
@@ -1825,9 +1811,11 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	/* A built-in model, named or by default when no service is set. */
-	if (c.model != NULL)
+	if (c.model != NULL) {
 		local = models_find(c.model);
-	else if (api == NULL && key_file == NULL && !c.dry_run &&
+		if (local != NULL && local->service != MODELS_LOCAL)
+			local = NULL;
+	} else if (api == NULL && key_file == NULL && !c.dry_run &&
 	    getenv("DASHSCOPE_API_KEY") == NULL) {
 		local = models_find(MODELS_LOCAL_DEFAULT);
 		warnx("no DASHSCOPE_API_KEY: using the built-in model %s",
