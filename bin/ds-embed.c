@@ -51,7 +51,7 @@
 struct conf {
 	enum dashscope_api	 api;
 	const char		*model;
-	const struct dashscope_model *limits;	/* NULL: unknown model */
+	const struct model	*limits;	/* its row; NULL: unknown */
 	size_t			 dimension;	/* 0: the server's default */
 	const char		*text_type;	/* NULL: not sent */
 	const char		*instruct;
@@ -63,6 +63,7 @@ struct conf {
 	const char		*ca_file;
 	size_t			 batch, jobs;
 	double			 rpm, tpm;
+	struct tok		*tpm_tok;	/* NULL: 4 bytes a token */
 	int			 retries;
 	double			 timeout, deadline, backoff;
 	int			 skip_errors, skip_empty;
@@ -560,6 +561,20 @@ drain(struct run *r)
 
 /* -------------------------------------------------------------- batches */
 
+/*
+ * What a text costs against --tpm: its tokens by the Qwen3 tokenizer
+ * (the service's own count differs by a few percent), or about four
+ * bytes a token without it.
+ */
+static long
+tpm_cost(const struct conf *c, const struct item *it)
+{
+	if (c->tpm_tok != NULL)
+		return (long)tok_count(c->tpm_tok, it->rec.text.s,
+		    it->rec.text.len);
+	return (long)(it->rec.text.len + 3) / 4;
+}
+
 static long
 batch_new(struct run *r)
 {
@@ -669,8 +684,8 @@ admit(struct run *r, struct item *it)
 	}
 	b = &r->batches[r->open];
 	b->seqs[b->n++] = seq;
-	/* About four bytes a token: only for --tpm pacing. */
-	b->tokens_est += (long)(it->rec.text.len + 3) / 4;
+	if (r->c->tpm > 0)
+		b->tokens_est += tpm_cost(r->c, it);
 	if (b->n == r->c->batch)
 		open_batch_close(r);
 }
@@ -741,6 +756,9 @@ send_batch(struct run *r, long bi)
 			fprintf(stderr, "ds-embed:   %s\n",
 			    strncmp(r->headers[i], "Authorization:", 14) == 0 ?
 			    "Authorization: Bearer <redacted>" : r->headers[i]);
+		if (r->c->tpm > 0)
+			fprintf(stderr, "ds-embed:   --tpm: %ld tokens\n",
+			    b->tokens_est);
 	}
 }
 
@@ -835,6 +853,9 @@ split_batch(struct run *r, long bi)
 		r->batches[nb].seqs[0] = seqs[i];
 		r->batches[nb].n = 1;
 		r->batches[nb].state = B_READY;
+		if (r->c->tpm > 0)
+			r->batches[nb].tokens_est = tpm_cost(r->c,
+			    item_at(r, seqs[i]));
 	}
 	free(seqs);
 }
@@ -1298,6 +1319,32 @@ run_local(const struct model *m, const struct embed_opts *eo, int argc,
 /* ---------------------------------------------------------------- dry run */
 
 /*
+ * The Qwen3 tokenizer of the data directory, for --dry-run and --tpm.  A
+ * damaged file stops the run (65), and so does a missing one (66) when
+ * required; else a missing file gives NULL, with a note under -v.
+ */
+static struct tok *
+open_tokenizer(const struct conf *c, int required)
+{
+	struct tok	*tk;
+	const char	*errstr;
+	char		*path;
+	int		 missing;
+
+	path = datadir_path(TOK_QWEN3_FILE);
+	tk = tok_open(path, &errstr);
+	missing = tk == NULL && errno != 0;
+	free(path);
+	if (tk == NULL && (required || !missing))
+		errx(missing ? EX_NOINPUT : EX_DATAERR, "%s (run 'make "
+		    "data' to fetch the Qwen3 tokenizer)", errstr);
+	if (tk == NULL && c->verbose)
+		warnx("%s: --tpm counts four bytes a token (run 'make data' "
+		    "to fetch the Qwen3 tokenizer)", errstr);
+	return tk;
+}
+
+/*
  * Count what a run would send, with the Qwen3 tokenizer (the service's
  * own count differs by a few percent): texts, requests, tokens and their
  * cost, the cache's hits taken off; texts over the model's token limit
@@ -1313,17 +1360,13 @@ run_dry(struct conf *c, struct cache *cache, int argc, char **argv)
 	struct cache_entry	 e;
 	struct tok		*tk;
 	const char		*errstr, *name;
-	char			*path, cost[64] = "";
+	char			 cost[64] = "";
 	uintmax_t		 texts = 0, hits = 0, sent = 0, over = 0;
 	uintmax_t		 empty = 0, tokens = 0;
 	size_t			 n;
 	int			 i, r, status = 0, st;
 
-	path = datadir_path(TOK_QWEN3_FILE);
-	if ((tk = tok_open(path, &errstr)) == NULL)
-		errx(errno == 0 ? EX_DATAERR : EX_NOINPUT, "%s (run 'make "
-		    "data' to fetch the Qwen3 tokenizer)", errstr);
-	free(path);
+	tk = open_tokenizer(c, 1);
 	memset(&so, 0, sizeof(so));
 	so.expect = KIND_TEXT;
 	record_init(&rec);
@@ -1497,24 +1540,12 @@ check_key(const char *key, const char *from)
 }
 
 static void
-list_dims(char *buf, size_t size, const struct dashscope_model *m)
-{
-	size_t	i, k = 0;
-
-	buf[0] = '\0';
-	for (i = 0; m->dims[i] != 0 && k < size; i++)
-		k += (size_t)snprintf(buf + k, size - k, "%s%zu",
-		    i > 0 ? ", " : "", m->dims[i]);
-}
-
-static void
 configure(struct conf *c, const char *api, const char *base,
     const char *key_file, const char *output, int query, int document)
 {
+	const struct model *all;
 	const char	*env, *from;
-	char		 dims[128];
 	size_t		 i, n;
-	int		 ok;
 
 	if (api == NULL || strcmp(api, "dashscope") == 0 ||
 	    strcmp(api, "native") == 0)
@@ -1524,30 +1555,28 @@ configure(struct conf *c, const char *api, const char *base,
 	else
 		errx(EX_USAGE, "-A %s: expected dashscope or openai", api);
 	if (c->model == NULL)
-		c->model = "text-embedding-v4";
-	c->limits = dashscope_model(c->model);
+		c->model = MODELS_REMOTE_DEFAULT;
+	/*
+	 * The models computed here were taken care of before; an
+	 * OpenAI-compatible server may offer models the table does not
+	 * know, and then the server's limits apply.
+	 */
+	c->limits = models_find(c->model);
 	if (c->limits == NULL && c->api == DASHSCOPE_NATIVE) {
-		const struct model *lm = models_all(&n);
-
+		all = models_all(&n);
 		fprintf(stderr, "ds-embed: %s: unknown model; known:",
 		    c->model);
 		for (i = 0; i < n; i++)
-			fprintf(stderr, " %s", lm[i].name);
-		for (i = 0; dashscope_model_at(i) != NULL; i++)
-			fprintf(stderr, " %s", dashscope_model_at(i)->name);
+			fprintf(stderr, " %s", all[i].name);
 		fprintf(stderr, "\n");
 		exit(EX_USAGE);
 	}
 	if (c->limits != NULL) {
 		if (c->dimension == 0)
-			c->dimension = c->limits->default_dim;
-		for (ok = 0, i = 0; c->limits->dims[i] != 0; i++)
-			ok |= c->limits->dims[i] == c->dimension;
-		if (!ok) {
-			list_dims(dims, sizeof(dims), c->limits);
+			c->dimension = c->limits->dim;
+		if (!models_dim_ok(c->limits, c->dimension))
 			errx(EX_USAGE, "-d %zu: %s takes %s", c->dimension,
-			    c->model, dims);
-		}
+			    c->model, models_dims_text(c->limits));
 		if (c->batch == 0)
 			c->batch = c->limits->batch;
 		if (c->batch > c->limits->batch)
@@ -1825,9 +1854,11 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	/* A built-in model, named or by default when no service is set. */
-	if (c.model != NULL)
+	if (c.model != NULL) {
 		local = models_find(c.model);
-	else if (api == NULL && key_file == NULL && !c.dry_run &&
+		if (local != NULL && local->service != MODELS_LOCAL)
+			local = NULL;
+	} else if (api == NULL && key_file == NULL && !c.dry_run &&
 	    getenv("DASHSCOPE_API_KEY") == NULL) {
 		local = models_find(MODELS_LOCAL_DEFAULT);
 		warnx("no DASHSCOPE_API_KEY: using the built-in model %s",
@@ -1893,6 +1924,8 @@ main(int argc, char *argv[])
 	r.json = json_new();
 	retry_bucket_init(&r.rpm, c.rpm, 1, r.t0);
 	retry_bucket_init(&r.tpm, c.tpm, 1, r.t0);
+	if (c.tpm > 0 && !c.dry_run)
+		c.tpm_tok = open_tokenizer(&c, 0);
 
 	nh = 0;
 	if (c.auth != NULL)
@@ -1998,6 +2031,7 @@ main(int argc, char *argv[])
 	free(rd.errmsg);
 	header_free(&rd.hdr);
 	free(cpath);
+	tok_close(c.tpm_tok);
 	free(c.base);
 	free(c.url);
 	secret_free(c.secret);

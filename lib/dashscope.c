@@ -16,38 +16,6 @@
 
 static char	errbuf[256];
 
-/*
- * Limits from the Model Studio pages (synchronous API and model list);
- * prices are the international list price in USD per million input
- * tokens.  v1 and v2 are Beijing-only and fixed at 1536 dimensions.
- */
-static const struct dashscope_model models[] = {
-	{ "text-embedding-v4", 10, 8192,
-	    { 2048, 1536, 1024, 768, 512, 256, 128, 64, 0 }, 1024, 1, 1,
-	    0.07 },
-	{ "text-embedding-v3", 10, 8192,
-	    { 1024, 768, 512, 256, 128, 64, 0 }, 1024, 1, 0, 0.07 },
-	{ "text-embedding-v2", 25, 2048, { 1536, 0 }, 1536, 0, 0, 0 },
-	{ "text-embedding-v1", 25, 2048, { 1536, 0 }, 1536, 0, 0, 0 },
-};
-
-const struct dashscope_model *
-dashscope_model(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++)
-		if (strcmp(models[i].name, name) == 0)
-			return &models[i];
-	return NULL;
-}
-
-const struct dashscope_model *
-dashscope_model_at(size_t i)
-{
-	return i < sizeof(models) / sizeof(models[0]) ? &models[i] : NULL;
-}
-
 static const char *
 fail(const char *fmt, ...)
 {

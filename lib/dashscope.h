@@ -25,26 +25,6 @@ enum dashscope_output {
 	DASHSCOPE_BOTH = 3
 };
 
-/*
- * What a model takes: the one table of limits (docs change them often;
- * keep them here and nowhere else).
- */
-struct dashscope_model {
-	const char	*name;
-	size_t		 batch;		/* texts per request */
-	size_t		 max_tokens;	/* per text */
-	size_t		 dims[9];	/* allowed dimensions, 0-ended */
-	size_t		 default_dim;
-	int		 sparse;	/* output_type sparse, dense&sparse */
-	int		 instruct;	/* parameters.instruct */
-	double		 usd_per_mtok;	/* list price, 0 when not known */
-};
-
-/* The entry for model name, or NULL when it is not in the table. */
-const struct dashscope_model *dashscope_model(const char *name);
-/* The i-th entry of the table, or NULL past its end. */
-const struct dashscope_model *dashscope_model_at(size_t i);
-
 /* What one request asks for; strings borrowed. */
 struct dashscope_params {
 	enum dashscope_api	 api;

@@ -5,11 +5,28 @@
 #include "glove.h"
 #include "models.h"
 
-static const size_t	glove_dims[] = { 100, 0 };
-
+/*
+ * The DashScope rows: limits from the Model Studio pages (synchronous API
+ * and model list); prices are the international list price in USD per
+ * million input tokens.  v1 and v2 are Beijing-only and fixed at 1536
+ * dimensions.  Their vectors are checked for unit length as they come
+ * (norm=l2 is claimed only then), so no row claims it.
+ */
 static const struct model	table[] = {
-	{ "glove-100d", &glove_provider, 100, glove_dims, 256, 0, "l2",
-	    "glove-100d.bin" },
+	/* name, service, provider, dim, dims, batch, max_tokens, norm,
+	   sparse, instruct, usd_per_mtok, file */
+	{ "glove-100d", MODELS_LOCAL, &glove_provider, 100, { 100, 0 }, 256,
+	    0, "l2", 0, 0, 0, "glove-100d.bin" },
+	{ "text-embedding-v4", MODELS_DASHSCOPE, NULL, 1024,
+	    { 2048, 1536, 1024, 768, 512, 256, 128, 64, 0 }, 10, 8192, NULL,
+	    1, 1, 0.07, NULL },
+	{ "text-embedding-v3", MODELS_DASHSCOPE, NULL, 1024,
+	    { 1024, 768, 512, 256, 128, 64, 0 }, 10, 8192, NULL, 1, 0, 0.07,
+	    NULL },
+	{ "text-embedding-v2", MODELS_DASHSCOPE, NULL, 1536, { 1536, 0 }, 25,
+	    2048, NULL, 0, 0, 0, NULL },
+	{ "text-embedding-v1", MODELS_DASHSCOPE, NULL, 1536, { 1536, 0 }, 25,
+	    2048, NULL, 0, 0, 0, NULL },
 };
 
 const struct model *

@@ -1,8 +1,10 @@
 /*
- * models: the embedding models ds-embed knows, in one table: which
- * provider computes each, its dimensions and limits.  A provider is
- * three calls (open, embed a batch, close); adding a model is adding a
- * row, adding a service is adding a provider.
+ * models: the embedding models ds-embed knows, in one table: where each
+ * is computed (here, by a provider, or by a service), its dimensions,
+ * its limits and its price.  Services change their limits often: keep
+ * them here and nowhere else.  A provider is three calls (open, embed a
+ * batch, close); adding a model is adding a row, adding a service is
+ * adding a provider.
  */
 #ifndef DS_MODELS_H
 #define DS_MODELS_H
@@ -50,14 +52,27 @@ struct provider {
 	void	 (*close)(void *);
 };
 
+/* Where a model's vectors are computed. */
+enum models_service {
+	MODELS_LOCAL,		/* here, by its provider */
+	MODELS_DASHSCOPE	/* by DashScope's text-embedding API */
+};
+
+#define MODELS_MAX_DIMS	8
+
 struct model {
 	const char		*name;
-	const struct provider	*provider;
+	enum models_service	 service;
+	const struct provider	*provider;	/* MODELS_LOCAL only */
 	size_t			 dim;		/* the default dimension */
-	const size_t		*dims;		/* all it offers, 0-ended */
+	size_t			 dims[MODELS_MAX_DIMS + 1]; /* 0-ended */
 	size_t			 batch;		/* most texts per call */
 	size_t			 max_tokens;	/* per text; 0: no limit */
-	const char		*norm;		/* "l2" when vectors are unit */
+	const char		*norm;		/* "l2" when always unit */
+	int			 sparse;	/* has sparse vectors */
+	int			 instruct;	/* takes an instruction */
+	double			 usd_per_mtok;	/* list price; 0: free or
+						   not known */
 	const char		*file;		/* data file, or NULL */
 };
 
