@@ -53,7 +53,9 @@ struct http;
 
 /*
  * A client for at most max_inflight requests at once.  Returns NULL with
- * *errstr set when libcurl cannot be initialised.
+ * *errstr set when libcurl cannot be initialised.  With glibc, the first
+ * call also keeps freed memory in the process (mallopt(3)), as libcurl
+ * allocates and frees a 512 kB buffer for every transfer.
  */
 struct http	*http_open(size_t max_inflight, const char **errstr);
 
