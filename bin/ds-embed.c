@@ -1011,7 +1011,7 @@ run_loop(struct run *r, struct reader *rd)
 {
 	struct http_response	 hr;
 	const char		*errstr;
-	long			 bi;
+	long			 bi, ms;
 	double			 t, wake, d;
 	int			 got, status = 0, queue_empty;
 
@@ -1090,10 +1090,15 @@ run_loop(struct run *r, struct reader *rd)
 			d = wake - t;
 		if (d < 0)
 			d = 0;
-		while ((got = http_wait(r->http, (long)(d * 1000 + 0.999), &hr,
-		    &errstr)) == 1) {
+		/*
+		 * After a response, take the others that have finished
+		 * without polling the sockets again: the next pass polls
+		 * them anyway, before it sleeps.
+		 */
+		ms = (long)(d * 1000 + 0.999);
+		while ((got = http_wait(r->http, ms, &hr, &errstr)) == 1) {
 			handle_response(r, &hr);
-			d = 0;
+			ms = -1;
 		}
 		if (got == -1)
 			errx(EX_SOFTWARE, "%s", errstr);

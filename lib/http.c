@@ -499,6 +499,8 @@ http_wait(struct http *h, long timeout_ms, struct http_response *res,
 		goto fail;
 	if (collect(h, res))
 		return 1;
+	if (timeout_ms < 0)
+		return 0;
 	if (h->timer_at >= 0) {
 		left = h->timer_at - mono_ms();
 		if (left < 0)
@@ -515,8 +517,8 @@ http_wait(struct http *h, long timeout_ms, struct http_response *res,
 		    (h->watch[i].what & CURL_POLL_IN ? POLLIN : 0) |
 		    (h->watch[i].what & CURL_POLL_OUT ? POLLOUT : 0);
 	}
-	if ((r = poll(h->pfd, n + 1, timeout_ms < 0 ? 0 : (int)timeout_ms))
-	    == -1 && errno != EINTR) {
+	if ((r = poll(h->pfd, n + 1, (int)timeout_ms)) == -1 &&
+	    errno != EINTR) {
 		*errstr = "poll failed";
 		return -1;
 	}

@@ -71,9 +71,10 @@ int		 http_start(struct http *, const struct http_request *,
 size_t		 http_inflight(const struct http *);
 
 /*
- * Drive the transfers for up to timeout_ms (0: do not block) and return
- * 1 with *res filled in for one finished request, or 0 when none finished
- * in time or http_wakeup was called.  The strings in *res stay valid until
+ * Drive the transfers for up to timeout_ms (0: do not block; negative:
+ * do not even poll the sockets, only hand out what has finished already)
+ * and return 1 with *res filled in for one finished request, or 0 when
+ * none finished in time or http_wakeup was called.  The strings in *res stay valid until
  * the next call to http_wait or http_close.  Returns -1 with *errstr on a
  * failure of libcurl itself.
  */
