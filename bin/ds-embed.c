@@ -436,12 +436,19 @@ set_vectors(struct item *it, const float *dense, size_t dim,
 static int
 is_unit(const float *v, size_t n)
 {
-	double	s = 0;
+	double	s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 	size_t	i;
 
-	for (i = 0; i < n; i++)
-		s += (double)v[i] * v[i];
-	return fabs(sqrt(s) - 1.0) < 1e-3;
+	/* Four sums, so that each addition need not wait for the last. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		s0 += (double)v[i] * v[i];
+		s1 += (double)v[i + 1] * v[i + 1];
+		s2 += (double)v[i + 2] * v[i + 2];
+		s3 += (double)v[i + 3] * v[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += (double)v[i] * v[i];
+	return fabs(sqrt(s0 + s1 + s2 + s3) - 1.0) < 1e-3;
 }
 
 static const char *
@@ -1025,7 +1032,7 @@ run_loop(struct run *r, struct reader *rd)
 {
 	struct http_response	 hr;
 	const char		*errstr;
-	long			 bi;
+	long			 bi, ms;
 	double			 t, wake, d;
 	int			 got, status = 0, queue_empty;
 
@@ -1104,10 +1111,15 @@ run_loop(struct run *r, struct reader *rd)
 			d = wake - t;
 		if (d < 0)
 			d = 0;
-		while ((got = http_wait(r->http, (long)(d * 1000 + 0.999), &hr,
-		    &errstr)) == 1) {
+		/*
+		 * After a response, take the others that have finished
+		 * without polling the sockets again: the next pass polls
+		 * them anyway, before it sleeps.
+		 */
+		ms = (long)(d * 1000 + 0.999);
+		while ((got = http_wait(r->http, ms, &hr, &errstr)) == 1) {
 			handle_response(r, &hr);
-			d = 0;
+			ms = -1;
 		}
 		if (got == -1)
 			errx(EX_SOFTWARE, "%s", errstr);

@@ -53,7 +53,9 @@ struct http;
 
 /*
  * A client for at most max_inflight requests at once.  Returns NULL with
- * *errstr set when libcurl cannot be initialised.
+ * *errstr set when libcurl cannot be initialised.  With glibc, the first
+ * call also keeps freed memory in the process (mallopt(3)), as libcurl
+ * allocates and frees a 512 kB buffer for every transfer.
  */
 struct http	*http_open(size_t max_inflight, const char **errstr);
 
@@ -69,9 +71,10 @@ int		 http_start(struct http *, const struct http_request *,
 size_t		 http_inflight(const struct http *);
 
 /*
- * Drive the transfers for up to timeout_ms (0: do not block) and return
- * 1 with *res filled in for one finished request, or 0 when none finished
- * in time or http_wakeup was called.  The strings in *res stay valid until
+ * Drive the transfers for up to timeout_ms (0: do not block; negative:
+ * do not even poll the sockets, only hand out what has finished already)
+ * and return 1 with *res filled in for one finished request, or 0 when
+ * none finished in time or http_wakeup was called.  The strings in *res stay valid until
  * the next call to http_wait or http_close.  Returns -1 with *errstr on a
  * failure of libcurl itself.
  */

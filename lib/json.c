@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define JSMN_STATIC
 #define JSMN_STRICT
@@ -73,6 +76,126 @@ eight_digits(const char *s, uint64_t *v)
 	return 1;
 }
 
+static inline unsigned
+lowest_byte(uint64_t flags)
+{
+	return (unsigned)__builtin_ctzll(flags) / 8;
+}
+
+/* The first byte of s[16..32) that is a comma, or 16 (little-endian). */
+static inline unsigned
+comma_after16(const char *s)
+{
+	const uint64_t	ones = UINT64_C(0x0101010101010101);
+	const uint64_t	low7 = 0x7f * ones;
+	uint64_t	a, b, za, zb;
+
+	memcpy(&a, s + 16, 8);
+	memcpy(&b, s + 24, 8);
+	a ^= ',' * ones;
+	b ^= ',' * ones;
+	/* 0x80 in exactly the bytes that were commas (now zero). */
+	za = ~(((a & low7) + low7) | a | low7);
+	zb = ~(((b & low7) + low7) | b | low7);
+	if (za != 0)
+		return lowest_byte(za);
+	return zb != 0 ? 8 + lowest_byte(zb) : 16;
+}
+
+/*
+ * Read numbers of the shape of nearly every number in an embedding,
+ * "0.ddd" or "-0.ddd" with some twenty digits and no exponent (a double
+ * written in full, as DashScope does), each followed by a comma, from
+ * s[i..] into out (room for max) while they start at or before last (32
+ * bytes are read from each).  Sets *n to the count and returns where it
+ * stopped: at anything else, which is left to the general reader.  The
+ * comma is found first, so that reading one number does not wait for the
+ * one before.  Kept apart, so that the loop has its registers to itself.
+ */
+#ifdef __SSE2__
+/*
+ * With SSE2, which every x86-64 has, the numbers of 16 to 29 fraction
+ * digits: sixteen bytes compared at once check the digits, and the first
+ * sixteen fraction digits combine in pairs, fours and eights with three
+ * multiply-adds (what fraction does below, in fewer instructions).
+ */
+static size_t __attribute__((noinline))
+run_of_fractions(const char *s, size_t i, size_t last, float *out,
+    size_t max, size_t *n)
+{
+	const __m128i	zero = _mm_setzero_si128(), ascii0 = _mm_set1_epi8('0');
+	const __m128i	nine = _mm_set1_epi8(9);
+	const __m128i	by10 = _mm_set1_epi32(10 | 1 << 16);
+	const __m128i	by100 = _mm_set1_epi32(100 | 1 << 16);
+	const __m128i	by10000 = _mm_set1_epi32(10000 | 1 << 16);
+	__m128i		a, t, u, lo, hi;
+	size_t		k = 0, neg;
+	unsigned	cm, nd, digits;
+	uint64_t	m, bits, v;
+	uint32_t	fb;
+	float		r;
+	double		d;
+
+	for (; k < max && i <= last; k++) {
+		/*
+		 * Bytes 16 to 31: the comma, and the digits before it.  The
+		 * comma, which says where the next number starts, is found
+		 * in general registers: through pmovmskb the loop runs at
+		 * two thirds the speed.
+		 */
+		a = _mm_loadu_si128((const __m128i *)(s + i + 16));
+		cm = comma_after16(s + i);
+		cm = cm < 16 ? 1u << cm : 0;
+		t = _mm_sub_epi8(a, ascii0);
+		digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_max_epu8(t, nine), nine));
+		neg = s[i] == '-';
+		if (cm == 0 || s[i + neg] != '0' || s[i + neg + 1] != '.')
+			break;
+		/*
+		 * After the first sixteen fraction digits, the first byte
+		 * that is not a digit must be the comma: more digits than
+		 * that, or fewer, or anything else, go to the general reader.
+		 */
+		nd = ~digits & (0xffffu << (neg + 2));
+		if ((nd & -nd) != (cm & -cm))
+			break;
+		/* The first sixteen fraction digits, each minus '0'. */
+		t = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)
+		    (s + i + neg + 2)), ascii0);
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(t, nine),
+		    nine)) != 0xffff)
+			break;
+		lo = _mm_madd_epi16(_mm_unpacklo_epi8(t, zero), by10);
+		hi = _mm_madd_epi16(_mm_unpackhi_epi8(t, zero), by10);
+		u = _mm_madd_epi16(_mm_packs_epi32(lo, hi), by100);
+		u = _mm_madd_epi16(_mm_packs_epi32(u, u), by10000);
+		v = (uint64_t)_mm_cvtsi128_si64(u);
+		m = (v & 0xffffffff) * 100000000 + (v >> 32);
+		/* Digits dropped after the sixteenth need 13 kept. */
+		if ((nd & -nd) > (1u << (neg + 2)) &&
+		    m < UINT64_C(1000000000000))
+			break;
+		d = (double)(int64_t)m * 1e-16;
+		memcpy(&bits, &d, sizeof(bits));
+		/* The 29 bits a float drops; 1 << 28 is a midpoint. */
+		if (((bits & ((UINT64_C(1) << 29) - 1)) -
+		    ((UINT64_C(1) << 28) - 8192)) <= 16384)
+			break;
+		r = (float)d;
+		memcpy(&fb, &r, sizeof(fb));
+		fb |= (uint32_t)neg << 31;
+		memcpy(out + k, &fb, sizeof(fb));
+		i += 17 + (unsigned)__builtin_ctz(cm);	/* after the comma */
+	}
+	*n = k;
+	return i;
+}
+#else
+static const uint64_t	pow10_int[] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000
+};
+
 /* Eight digits, each byte already minus '0', to their value. */
 static inline uint64_t
 digits8(uint64_t t)
@@ -96,54 +219,59 @@ nondigits(uint64_t t)
 	    UINT64_C(0x8080808080808080);
 }
 
-static inline unsigned
-lowest_byte(uint64_t flags)
-{
-	return (unsigned)__builtin_ctzll(flags) / 8;
-}
-
 /*
- * The shape of nearly every number in an embedding, "0.ddd" or "-0.ddd"
- * with more than 16 fraction digits and no exponent (a double written in
- * full, as DashScope does), read eight digits at a time with no branch
- * per digit (little-endian hosts).  The first 16 fraction digits make an
- * integer and the rest are only skipped, which is exact enough when the
- * integer keeps 13 significant digits (the value is 1e-4 or more): the
- * double is then within 2^13 of its units of the decimal, and unless it
- * lies that close to a midpoint between two floats, rounding it gives the
- * float the decimal rounds to.  Returns the bytes used, or 0 to leave the
- * number to the general reader.  s needs 32 readable bytes.
+ * One number "0.ddd" or "-0.ddd" with 13 to 24 fraction digits, given its
+ * length q: read eight digits at a time, with no branch per digit.  With
+ * more than 16 fraction digits the first 16 make an integer and the rest
+ * only have to be digits, which is exact enough when the integer keeps 13 significant
+ * digits (the value is 1e-4 or more): the double is then within 2^13 of
+ * its units of the decimal, and unless it lies that close to a midpoint
+ * between two floats, rounding it gives the float the decimal rounds to.
+ * With 16 or fewer the integer is exact and the scaling rounds once.
+ * Returns 1 with *out set, or 0 to leave the number to the general
+ * reader.  s needs 32 readable bytes (little-endian hosts).
  */
-static inline size_t
-fraction(const char *s, float *out)
+static inline int
+fraction(const char *s, size_t q, float *out)
 {
 	const uint64_t	zeros = UINT64_C(0x3030303030303030);
-	uint64_t	w1, w2, w3, f, m, bits;
-	size_t		i, n;
+	uint64_t	w1, w2, w3, m, bits, keep;
+	size_t		neg, nd;
 	uint32_t	fb;
 	float		r;
 	double		d;
 
-	i = s[0] == '-';
-	if (s[i] != '0' || s[i + 1] != '.')
+	neg = s[0] == '-';
+	if (s[neg] != '0' || s[neg + 1] != '.')
 		return 0;
-	memcpy(&w1, s + i + 2, 8);
-	memcpy(&w2, s + i + 10, 8);
-	memcpy(&w3, s + i + 18, 8);
+	nd = q - neg - 2;		/* fraction digits, 13 to 29 */
+	memcpy(&w1, s + neg + 2, 8);
+	memcpy(&w2, s + neg + 10, 8);
+	memcpy(&w3, s + neg + 18, 8);
 	w1 -= zeros;
 	w2 -= zeros;
 	w3 -= zeros;
-	if ((nondigits(w1) | nondigits(w2)) != 0 ||
-	    (f = nondigits(w3)) == 0)
-		return 0;
-	n = lowest_byte(f);
-	m = digits8(w1) * 100000000 + digits8(w2);
-	/* The byte after the digits, from the word already loaded. */
-	if (n == 0 || m < UINT64_C(1000000000000) ||
-	    (((w3 + zeros) >> (8 * n) & 0xff) | 0x20) == 'e')
-		return 0;
-	n += i + 18;
-	d = (double)(int64_t)m * 1e-16;
+	if (nd >= 16) {
+		if (nd > 24)
+			return 0;
+		/* Bytes of w3 that must be digits: the first nd - 16. */
+		keep = nd == 16 ? 0 : ~UINT64_C(0) >> (8 * (24 - nd));
+		if ((nondigits(w1) | nondigits(w2) | (nondigits(w3) & keep)) !=
+		    0)
+			return 0;
+		m = digits8(w1) * 100000000 + digits8(w2);
+		if (nd > 16 && m < UINT64_C(1000000000000))
+			return 0;
+		d = (double)(int64_t)m * 1e-16;
+	} else {
+		/* 13 to 15 digits: the last 16 - nd bytes of w2 are not. */
+		keep = ~UINT64_C(0) >> (8 * (16 - nd));
+		if ((nondigits(w1) | (nondigits(w2) & keep)) != 0)
+			return 0;
+		m = digits8(w1) * pow10_int[nd - 8] +
+		    digits8(w2 << (8 * (16 - nd)));
+		d = (double)(int64_t)m * inv10_tab[nd];
+	}
 	memcpy(&bits, &d, sizeof(bits));
 	/* The 29 bits a float drops; 1 << 28 is a midpoint. */
 	if (((bits & ((UINT64_C(1) << 29) - 1)) -
@@ -151,10 +279,28 @@ fraction(const char *s, float *out)
 		return 0;
 	r = (float)d;
 	memcpy(&fb, &r, sizeof(fb));
-	fb |= (uint32_t)i << 31;
+	fb |= (uint32_t)neg << 31;
 	memcpy(out, &fb, sizeof(fb));
-	return n;
+	return 1;
 }
+
+static size_t __attribute__((noinline))
+run_of_fractions(const char *s, size_t i, size_t last, float *out,
+    size_t max, size_t *n)
+{
+	size_t		k = 0;
+	unsigned	q;
+
+	while (k < max && i <= last && (q = comma_after16(s + i)) < 16 &&
+	    fraction(s + i, 16 + q, out + k)) {
+		k++;
+		i += 17 + q;
+	}
+	*n = k;
+	return i;
+}
+
+#endif
 
 /*
  * Read one JSON number from s[0..len) as the nearest float.  The digits
@@ -278,13 +424,13 @@ scan_numbers(struct json *j, const char *s, size_t len, size_t from,
 			j->nums = xreallocarray(j->nums, j->nums_cap,
 			    sizeof(float));
 		}
-		/* The common case first: "0.ddd," with room to look ahead. */
-		if (le && i + 32 <= len &&
-		    (used = fraction(s + i, &j->nums[j->nnums])) != 0 &&
-		    s[i + used] == ',') {
-			j->nnums++;
-			i += used + 1;
-			continue;
+		/* The common case first, while it lasts. */
+		if (le && len >= 32) {
+			i = run_of_fractions(s, i, len - 32,
+			    j->nums + j->nnums, j->nums_cap - j->nnums, &used);
+			j->nnums += used;
+			if (j->nnums == j->nums_cap)
+				continue;
 		}
 		while (i < len && is_space(s[i]))
 			i++;
