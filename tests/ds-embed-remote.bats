@@ -24,12 +24,7 @@ setup() {
 	load '/usr/lib/bats/bats-assert/load'
 	PATH="$BATS_TEST_DIRNAME/../bin:$PATH"
 	cd "$BATS_TEST_TMPDIR"
-	unset DS_FORMAT OPENAI_API_KEY DASHSCOPE_API_KEY
-	export DASHSCOPE_API_KEY=$KEY
-	export DASHSCOPE_HTTP_BASE_URL=http://127.0.0.1:$PORT/api/v1
-	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
-	LOG=$FAKE/log
-	N0=$(wc -l <"$LOG")
+	use_fake "$KEY"
 }
 
 # The log lines of this test's requests, and a Python expression over them
@@ -48,10 +43,6 @@ print(eval(sys.argv[1]))' "$1"
 texts() {
 	awk -v n="$1" -v p="${2:-text number}" \
 	    'BEGIN { for (i = 1; i <= n; i++) printf "id%d\t%s %d\n", i, p, i }'
-}
-
-ids_of() {
-	grep -v '^#' "$1" | cut -f1
 }
 
 summary_re='^ds-embed: [0-9]+ records, [0-9]+ requests, [0-9]+ retries, [0-9]+ cache hits, [0-9]+ cache misses, [0-9]+ duplicates, [0-9]+ tokens(, \$[0-9.]+ at list price)?$'

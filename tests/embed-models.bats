@@ -20,12 +20,7 @@ teardown_file() {
 setup() {
 	PATH="$BATS_TEST_DIRNAME/../bin:$PATH"
 	cd "$BATS_TEST_TMPDIR"
-	unset DS_FORMAT OPENAI_API_KEY DS_DATA_DIR
-	export DASHSCOPE_API_KEY=sk-test
-	export DASHSCOPE_HTTP_BASE_URL=http://127.0.0.1:$PORT/api/v1
-	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
-	LOG=$FAKE/log
-	N0=$(wc -l <"$LOG")
+	use_fake sk-test
 }
 
 # The number of this test's requests to the fake of log $1 (default the
@@ -51,10 +46,6 @@ letters() {
 			    substr(a, int(i / 52) % 52 + 1, 1),
 			    substr(a, i % 52 + 1, 1)
 	}'
-}
-
-ids_of() {
-	grep -v '^#' "$1" | cut -f1
 }
 
 need_tokenizer() {

@@ -28,3 +28,21 @@ start_fake() {
 stop_fake() {
 	kill "$(cat "$1/pid")" 2>/dev/null || true
 }
+
+# Point ds-embed at the file's fake ($FAKE, listening on $PORT) with the
+# key $1, a cache of the test's own and no stray settings.  LOG is the
+# fake's log and N0 its lines before this test, so that the test's own
+# requests are the lines after N0.
+use_fake() {
+	unset DS_FORMAT OPENAI_API_KEY DS_DATA_DIR
+	export DASHSCOPE_API_KEY=$1
+	export DASHSCOPE_HTTP_BASE_URL=http://127.0.0.1:$PORT/api/v1
+	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
+	LOG=$FAKE/log
+	N0=$(wc -l <"$LOG")
+}
+
+# The ids of the records of stream $1, in order, without its header.
+ids_of() {
+	grep -v '^#' "$1" | cut -f1
+}

@@ -30,11 +30,7 @@ teardown_file() {
 setup() {
 	PATH="$BATS_TEST_DIRNAME/../bin:$PATH"
 	cd "$BATS_TEST_TMPDIR"
-	unset DS_FORMAT OPENAI_API_KEY DASHSCOPE_API_KEY
-	export DASHSCOPE_API_KEY=$KEY
-	export DASHSCOPE_HTTP_BASE_URL=http://127.0.0.1:$PORT/api/v1
-	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
-	N0=$(wc -l <"$FAKE/log")
+	use_fake "$KEY"
 }
 
 # Requests this test made, as the fake logged them.
