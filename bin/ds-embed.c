@@ -436,19 +436,7 @@ set_vectors(struct item *it, const float *dense, size_t dim,
 static int
 is_unit(const float *v, size_t n)
 {
-	double	s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-	size_t	i;
-
-	/* Four sums, so that each addition need not wait for the last. */
-	for (i = 0; i + 4 <= n; i += 4) {
-		s0 += (double)v[i] * v[i];
-		s1 += (double)v[i + 1] * v[i + 1];
-		s2 += (double)v[i + 2] * v[i + 2];
-		s3 += (double)v[i + 3] * v[i + 3];
-	}
-	for (; i < n; i++)
-		s0 += (double)v[i] * v[i];
-	return fabs(sqrt(s0 + s1 + s2 + s3) - 1.0) < 1e-3;
+	return fabs(sqrt(sum_squares(v, n)) - 1.0) < 1e-3;
 }
 
 static const char *

@@ -84,21 +84,11 @@ row_norms(float *a, size_t n, size_t dim, float *norms2, int scale)
 {
 	size_t	 i, j;
 	float	*row;
-	double	 s, s0, s1, s2, s3, max = 0, inv;
+	double	 s, max = 0, inv;
 
 	for (i = 0; i < n; i++) {
 		row = a + i * dim;
-		/* Four sums, so that the additions do not wait on each other. */
-		s0 = s1 = s2 = s3 = 0;
-		for (j = 0; j + 4 <= dim; j += 4) {
-			s0 += (double)row[j] * row[j];
-			s1 += (double)row[j + 1] * row[j + 1];
-			s2 += (double)row[j + 2] * row[j + 2];
-			s3 += (double)row[j + 3] * row[j + 3];
-		}
-		for (; j < dim; j++)
-			s0 += (double)row[j] * row[j];
-		s = (s0 + s1) + (s2 + s3);
+		s = sum_squares(row, dim);
 		if (norms2 != NULL)
 			norms2[i] = (float)s;
 		if (s > max)

@@ -106,6 +106,24 @@ real_parse(const char *s, double min, double max, const char **errstr)
 	return v;
 }
 
+double
+sum_squares(const float *v, size_t n)
+{
+	double	 s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t	 i;
+
+	/* Four sums, so that each addition need not wait for the last. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		s0 += (double)v[i] * v[i];
+		s1 += (double)v[i + 1] * v[i + 1];
+		s2 += (double)v[i + 2] * v[i + 2];
+		s3 += (double)v[i + 3] * v[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += (double)v[i] * v[i];
+	return (s0 + s1) + (s2 + s3);
+}
+
 int
 host_little_endian(void)
 {

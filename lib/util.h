@@ -29,6 +29,12 @@ double	real_parse(const char *s, double min, double max, const char **errstr);
 
 #include <stdint.h>
 
+/*
+ * The sum of the squares of v[0..n), in double, in four running sums
+ * added as (s0 + s1) + (s2 + s3).
+ */
+double	sum_squares(const float *v, size_t n);
+
 /* 1 if this host stores integers least significant byte first. */
 int	host_little_endian(void);
 
