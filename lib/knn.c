@@ -668,7 +668,7 @@ knn_search(struct knn_index *ix, const float *q, size_t nq,
 	if ((size_t)nthreads > nblocks)
 		nthreads = nblocks > 0 ? (int)nblocks : 1;
 	/* The threads below are the parallelism; BLAS runs in each. */
-	mat_set_threads(1);
+	mat_single_threaded();
 
 	w = xcalloc(nthreads, sizeof(*w));
 	tids = xcalloc(nthreads, sizeof(*tids));

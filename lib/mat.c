@@ -110,6 +110,21 @@ mat_set_threads(int n)
 	openblas_set_num_threads(n);
 }
 
+/*
+ * OpenBLAS's own (pthreads builds): ends its thread pool, which it
+ * starts anew when a call needs it.  Weak, so that a BLAS without it
+ * links and runs without the call.
+ */
+extern int	blas_thread_shutdown_(void) __attribute__((weak));
+
+void
+mat_single_threaded(void)
+{
+	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_ != NULL)
+		blas_thread_shutdown_();
+}
+
 #include <string.h>
 
 void

@@ -39,6 +39,14 @@ float	mat_dot(const float *x, const float *y, size_t k);
 void	mat_set_threads(int n);
 
 /*
+ * Run BLAS calls on the calling thread only, for callers that bring their
+ * own threads, and stop BLAS's idle threads: OpenBLAS's spin for a tenth
+ * of a second after start-up, taking a core from the caller's threads.
+ * A later mat_set_threads with n > 1 starts them again.
+ */
+void	mat_single_threaded(void);
+
+/*
  * c = alpha * a^T * a + beta * c, where a is m x k and c is k x k; only
  * the upper triangle of c (row-major) is written.
  */
