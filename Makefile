@@ -118,9 +118,10 @@ FUZZ_CC = clang-14
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	      -fno-sanitize-recover=undefined
-FUZZ_TARGETS = fuzz-stream fuzz-native fuzz-openai fuzz-tok fuzz-chunk \
-	       fuzz-tokfile fuzz-glove fuzz-bm25
+FUZZ_TARGETS = fuzz-stream fuzz-native fuzz-openai fuzz-json fuzz-tok \
+	       fuzz-chunk fuzz-tokfile fuzz-glove fuzz-bm25
 FUZZ_SRC = fuzz/fuzz-stream.c fuzz/fuzz-native.c fuzz/fuzz-openai.c \
+	   fuzz/fuzz-json.c \
 	   fuzz/fuzz-tok.c fuzz/fuzz-chunk.c fuzz/fuzz-tokfile.c \
 	   fuzz/fuzz-glove.c fuzz/fuzz-bm25.c
 FUZZ_LIBS = $(CURL_LIBS) $(BLAS_LIBS) -lsqlite3 -lutf8proc -lpthread -lm

@@ -24,7 +24,20 @@
  */
 struct span {
 	int	 tok;		/* the array's token */
+	size_t	 at;		/* json_feed: its '[' in the kept text */
 	size_t	 off, n;	/* its numbers: nums[off .. off + n) */
+};
+
+/* Where json_feed stands in the text that arrives. */
+enum feed {
+	FEED_TEXT,		/* outside strings and number arrays */
+	FEED_PRIMITIVE,		/* in a number, true, false or null */
+	FEED_STRING,		/* in a string */
+	FEED_ESCAPE,		/* in a string, after a backslash */
+	FEED_BRACKET,		/* after a '[', before its first element */
+	FEED_NUMBER,		/* in an array of numbers, before one */
+	FEED_AFTER,		/* in an array of numbers, after one */
+	FEED_PLAIN		/* kept as it comes, left to json_end */
 };
 
 struct json {
@@ -36,6 +49,20 @@ struct json {
 	size_t		 nnums, nums_cap;
 	struct span	*spans;
 	size_t		 nspans, spans_cap;
+	/*
+	 * json_feed: the text kept (all but the numbers of the arrays read
+	 * on the way, whose brackets stay), and the state between pieces.
+	 */
+	char		*text;
+	size_t		 tlen, tcap;
+	enum feed	 state;
+	size_t		 arr_at;	/* the open array's '[' in text */
+	size_t		 arr_nums;	/* its first number in nums */
+	char		*raw;		/* its text from earlier pieces */
+	size_t		 rlen, rcap;
+	char		*carry;		/* a number cut at a piece's end */
+	size_t		 clen, ccap;
+	size_t		 plain_at;	/* FEED_PLAIN: from here in text */
 };
 
 static const double	pow10_tab[] = {
@@ -403,6 +430,16 @@ is_space(char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+/* Room for one more number at least. */
+static void
+grow_nums(struct json *j)
+{
+	if (j->nnums == j->nums_cap) {
+		j->nums_cap = j->nums_cap == 0 ? 4096 : 2 * j->nums_cap;
+		j->nums = xreallocarray(j->nums, j->nums_cap, sizeof(float));
+	}
+}
+
 /*
  * If s[from..] (just after a '[') is a flat array of finite numbers,
  * append them to j->nums, set *count and return the offset of its ']';
@@ -419,11 +456,7 @@ scan_numbers(struct json *j, const char *s, size_t len, size_t from,
 	if (le == -1)
 		le = host_little_endian();
 	for (;;) {
-		if (j->nnums == j->nums_cap) {
-			j->nums_cap = j->nums_cap == 0 ? 4096 : 2 * j->nums_cap;
-			j->nums = xreallocarray(j->nums, j->nums_cap,
-			    sizeof(float));
-		}
+		grow_nums(j);
 		/* The common case first, while it lasts. */
 		if (le && len >= 32) {
 			i = run_of_fractions(s, i, len - 32,
@@ -534,6 +567,9 @@ json_free(struct json *j)
 	free(j->toks);
 	free(j->nums);
 	free(j->spans);
+	free(j->text);
+	free(j->raw);
+	free(j->carry);
 	free(j);
 }
 
@@ -607,35 +643,73 @@ out:
 	return ok;
 }
 
-int
-json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
+/* Add a span for the array of token tok, '[' at at, numbers from off. */
+static void
+add_span(struct json *j, int tok, size_t at, size_t off, size_t n)
+{
+	if (j->nspans == j->spans_cap) {
+		j->spans_cap = j->spans_cap == 0 ? 64 : 2 * j->spans_cap;
+		j->spans = xreallocarray(j->spans, j->spans_cap,
+		    sizeof(*j->spans));
+	}
+	j->spans[j->nspans].tok = tok;
+	j->spans[j->nspans].at = at;
+	j->spans[j->nspans].off = off;
+	j->spans[j->nspans].n = n;
+	j->nspans++;
+}
+
+/*
+ * Tokenise buf[0..len) into j.  The spans j holds already (json_feed's)
+ * are arrays whose numbers were read on the way: the text has their '['
+ * and, right after it, their ']'.  From scan_at on, arrays of numbers
+ * are looked for here, as json_parse does for a whole text.
+ */
+static int
+tokenise(struct json *j, const char *buf, size_t len, size_t scan_at,
+    const char **errstr)
 {
 	jsmn_parser	 p;
 	struct depth	 depth = { 0, 0 };
 	const char	*q;
-	size_t		 from = 0, k, m, close, count, mark, checked = 0;
+	size_t		 from = scan_at, k, m, close, count, mark;
+	size_t		 checked = 0, known = j->nspans, ki = 0;
 	int		 r, i, t;
 
 	j->n = 0;
 	j->buf = buf;
-	j->nnums = j->nspans = 0;
 	if (j->cap == 0) {
 		j->cap = 1024;
 		j->toks = xreallocarray(NULL, j->cap, sizeof(*j->toks));
 	}
+	/* No JSON text has one; jsmn would take it for the end. */
+	if (len > 0 && memchr(buf, '\0', len) != NULL) {
+		*errstr = "malformed";
+		return -1;
+	}
 	jsmn_init(&p);
-	while (from < len && (q = memchr(buf + from, '[', len - from)) !=
-	    NULL) {
-		k = (size_t)(q - buf);
-		from = k + 1;
-		for (m = k + 1; m < len && is_space(buf[m]); m++)
-			;
-		if (m == len || (buf[m] != '-' && (buf[m] < '0' ||
-		    buf[m] > '9')))
-			continue;
-		mark = j->nnums;
-		if ((close = scan_numbers(j, buf, len, k + 1, &count)) == 0)
-			continue;
+	for (;;) {
+		if (ki < known) {
+			k = j->spans[ki].at;
+			close = k + 1;
+			count = j->spans[ki].n;
+			mark = j->spans[ki].off;
+		} else {
+			if (from >= len || (q = memchr(buf + from, '[',
+			    len - from)) == NULL)
+				break;
+			k = (size_t)(q - buf);
+			from = k + 1;
+			for (m = k + 1; m < len && is_space(buf[m]); m++)
+				;
+			if (m == len || (buf[m] != '-' && (buf[m] < '0' ||
+			    buf[m] > '9')))
+				continue;
+			mark = j->nnums;
+			if ((close = scan_numbers(j, buf, len, k + 1,
+			    &count)) == 0)
+				continue;
+		}
 		/* Tokenise up to the '[' and check it opened an array. */
 		if (too_deep(&depth, buf, checked, k + 1))
 			goto deep;
@@ -646,22 +720,22 @@ json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
 		t = (int)p.toknext - 1;
 		if (t < 0 || p.pos != k + 1 || j->toks[t].type != JSMN_ARRAY ||
 		    j->toks[t].start != (int)k) {
+			/* Its numbers are gone from the text: no going back. */
+			if (ki < known) {
+				*errstr = "malformed";
+				return -1;
+			}
 			j->nnums = mark;	/* a '[' inside a string */
 			continue;
 		}
 		j->toks[t].size = (int)count;
-		if (j->nspans == j->spans_cap) {
-			j->spans_cap = j->spans_cap == 0 ? 64 :
-			    2 * j->spans_cap;
-			j->spans = xreallocarray(j->spans, j->spans_cap,
-			    sizeof(*j->spans));
-		}
-		j->spans[j->nspans].tok = t;
-		j->spans[j->nspans].off = mark;
-		j->spans[j->nspans].n = count;
-		j->nspans++;
+		if (ki < known)
+			j->spans[ki++].tok = t;
+		else
+			add_span(j, t, k, mark, count);
 		p.pos = (unsigned)close;	/* jsmn goes on at the ']' */
-		from = close + 1;
+		if (from < close + 1)
+			from = close + 1;
 		checked = close;
 	}
 	if (too_deep(&depth, buf, checked, len)) {
@@ -702,6 +776,264 @@ bad:
 		return -1;
 	}
 	return 0;
+}
+
+int
+json_parse(struct json *j, const char *buf, size_t len, const char **errstr)
+{
+	j->nnums = j->nspans = 0;
+	return tokenise(j, buf, len, 0, errstr);
+}
+
+/* Append s[0..n) to the growing buffer *buf (length *len, room *cap). */
+static void
+append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (n > *cap - *len) {
+		if (*cap == 0)
+			*cap = 4096;
+		while (n > *cap - *len)
+			*cap *= 2;
+		*buf = xreallocarray(*buf, *cap, 1);
+	}
+	if (n > 0)
+		memcpy(*buf + *len, s, n);
+	*len += n;
+}
+
+static void
+keep(struct json *j, const char *s, size_t n)
+{
+	append(&j->text, &j->tlen, &j->tcap, s, n);
+}
+
+void
+json_begin(struct json *j)
+{
+	j->n = 0;
+	j->nnums = j->nspans = 0;
+	j->tlen = j->rlen = j->clen = 0;
+	j->state = FEED_TEXT;
+}
+
+/* A byte that may be part of a JSON number. */
+static int
+is_numchar(char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+	    c == 'e' || c == 'E';
+}
+
+/*
+ * The open array is not all numbers: keep its text as it came (the part
+ * from earlier pieces is in raw, the rest is this piece's from a0 on),
+ * and the rest of the document, for json_end to read as json_parse
+ * would.  Returns where to go on in the piece: a0.
+ */
+static size_t
+plain_from(struct json *j, size_t a0)
+{
+	keep(j, j->raw, j->rlen);
+	j->nnums = j->arr_nums;
+	j->rlen = j->clen = 0;
+	j->plain_at = j->arr_at;
+	j->state = FEED_PLAIN;
+	return a0;
+}
+
+/*
+ * Read the numbers of the open array from s[i..len); its text in this
+ * piece starts at a0.  A number that reaches the end of the piece waits
+ * in carry for the rest.  Returns where it stopped: the end of the
+ * piece, just after the array's ']', or a0 (see plain_from).
+ */
+static size_t
+feed_numbers(struct json *j, const char *s, size_t len, size_t i, size_t a0)
+{
+	size_t	e, used;
+	float	f;
+
+	for (;;) {
+		grow_nums(j);
+		if (j->clen > 0) {
+			for (e = i; e < len && is_numchar(s[e]); e++)
+				;
+			append(&j->carry, &j->clen, &j->ccap, s + i, e - i);
+			if ((i = e) == len)
+				return len;
+			if (number(j->carry, j->clen, &f) != j->clen ||
+			    !isfinite(f))
+				return plain_from(j, a0);
+			j->nums[j->nnums++] = f;
+			j->clen = 0;
+			j->state = FEED_AFTER;
+			continue;
+		}
+		if (j->state == FEED_NUMBER) {
+			while (i < len && is_space(s[i]))
+				i++;
+			if (i == len)
+				return len;
+			/* The common case first, while it lasts. */
+			if (host_little_endian() && len - i >= 32) {
+				i = run_of_fractions(s, i, len - 32, j->nums +
+				    j->nnums, j->nums_cap - j->nnums, &used);
+				j->nnums += used;
+				if (used > 0)
+					continue;
+			}
+			for (e = i; e < len && is_numchar(s[e]); e++)
+				;
+			if (e == len) {
+				append(&j->carry, &j->clen, &j->ccap, s + i,
+				    e - i);
+				return len;
+			}
+			if (e == i || number(s + i, e - i, &f) != e - i ||
+			    !isfinite(f))
+				return plain_from(j, a0);
+			j->nums[j->nnums++] = f;
+			i = e;
+			j->state = FEED_AFTER;
+		}
+		while (i < len && is_space(s[i]))
+			i++;
+		if (i == len)
+			return len;
+		if (s[i] == ',') {
+			i++;
+			j->state = FEED_NUMBER;
+			continue;
+		}
+		if (s[i] != ']')
+			return plain_from(j, a0);
+		keep(j, "]", 1);
+		add_span(j, -1, j->arr_at, j->arr_nums, j->nnums - j->arr_nums);
+		j->rlen = 0;
+		j->state = FEED_TEXT;
+		return i + 1;
+	}
+}
+
+/*
+ * Where jsmn (strict) starts a primitive, and where one ends: strings and
+ * brackets are told apart from the rest as jsmn does, so that both see
+ * the same arrays.
+ */
+static int
+starts_primitive(char c)
+{
+	return c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' ||
+	    c == 'n';
+}
+
+static int
+ends_primitive(char c)
+{
+	return is_space(c) || c == ',' || c == ']' || c == '}';
+}
+
+void
+json_feed(struct json *j, const char *s, size_t len)
+{
+	size_t	i = 0, e, a0 = 0;
+
+	while (i < len) {
+		switch (j->state) {
+		case FEED_PLAIN:
+			keep(j, s + i, len - i);
+			i = len;
+			break;
+		case FEED_TEXT:
+			for (e = i; e < len && s[e] != '"' && s[e] != '[' &&
+			    !starts_primitive(s[e]); e++)
+				;
+			if (e == len) {
+				keep(j, s + i, e - i);
+				i = e;
+				break;
+			}
+			keep(j, s + i, e + 1 - i);
+			if (s[e] == '"')
+				j->state = FEED_STRING;
+			else if (s[e] != '[')
+				j->state = FEED_PRIMITIVE;
+			else {
+				j->state = FEED_BRACKET;
+				j->arr_at = j->tlen - 1;
+				j->rlen = 0;
+			}
+			i = e + 1;
+			break;
+		case FEED_PRIMITIVE:
+			for (e = i; e < len && !ends_primitive(s[e]); e++)
+				;
+			keep(j, s + i, e - i);
+			if (e < len)
+				j->state = FEED_TEXT;
+			i = e;
+			break;
+		case FEED_STRING:
+			for (e = i; e < len && s[e] != '"' && s[e] != '\\';
+			    e++)
+				;
+			if (e < len) {
+				j->state = s[e] == '"' ? FEED_TEXT :
+				    FEED_ESCAPE;
+				e++;
+			}
+			keep(j, s + i, e - i);
+			i = e;
+			break;
+		case FEED_ESCAPE:
+			keep(j, s + i, 1);
+			i++;
+			j->state = FEED_STRING;
+			break;
+		case FEED_BRACKET:
+			/* Spaces wait in raw, in case this is no number array. */
+			if (is_space(s[i])) {
+				append(&j->raw, &j->rlen, &j->rcap, s + i, 1);
+				i++;
+				break;
+			}
+			if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+				j->state = FEED_NUMBER;
+				j->arr_nums = j->nnums;
+				a0 = i;
+			} else {
+				keep(j, j->raw, j->rlen);
+				j->rlen = 0;
+				j->state = FEED_TEXT;
+			}
+			break;
+		case FEED_NUMBER:
+		case FEED_AFTER:
+			i = feed_numbers(j, s, len, i, a0);
+			break;
+		}
+	}
+	/* An array still open: its text so far, in case it is not all numbers. */
+	if (j->state == FEED_NUMBER || j->state == FEED_AFTER)
+		append(&j->raw, &j->rlen, &j->rcap, s + a0, len - a0);
+}
+
+int
+json_end(struct json *j, const char **errstr)
+{
+	/*
+	 * Cut inside an array of numbers, the text kept ends at its '[':
+	 * malformed if something before it is, else truncated.
+	 */
+	if (j->state == FEED_NUMBER || j->state == FEED_AFTER) {
+		if (tokenise(j, j->text, j->tlen, j->tlen, errstr) == 0) {
+			j->n = 0;
+			*errstr = "truncated";
+		}
+		return -1;
+	}
+	return tokenise(j, j->text, j->tlen, j->state == FEED_PLAIN ?
+	    j->plain_at : j->tlen, errstr);
 }
 
 /* The numbers of array t, if it was read as one span, else NULL. */

@@ -37,6 +37,18 @@ void		 json_free(struct json *);
 int		 json_parse(struct json *, const char *buf, size_t len,
 		    const char **errstr);
 
+/*
+ * The same for a text that arrives in pieces: json_begin, json_feed for
+ * each piece in order, then json_end, which returns what json_parse
+ * returns for the whole text (for a text that is not JSON, an error too,
+ * though its wording may differ).  The pieces need not stay: arrays of
+ * numbers are read as they arrive and the rest of the text is kept, so a
+ * response can be read as it comes, without collecting it first.
+ */
+void		 json_begin(struct json *);
+void		 json_feed(struct json *, const char *piece, size_t len);
+int		 json_end(struct json *, const char **errstr);
+
 /* Type of token t (JSON_NONE when t is out of range, e.g. -1). */
 enum json_type	 json_type(const struct json *, int t);
 /* Members of an object, or elements of an array; 0 for the rest. */
