@@ -124,6 +124,7 @@ struct batch {
 	double		 not_before, first_try, started;
 	long		 tokens_est;
 	struct json_out	 body;
+	struct json	*json;		/* its answer, read as it arrives */
 	int		 last_unreachable;
 };
 
@@ -584,6 +585,7 @@ batch_new(struct run *r)
 		memset(&r->batches[i], 0, sizeof(r->batches[i]));
 		r->batches[i].seqs = xreallocarray(NULL, r->c->batch,
 		    sizeof(long));
+		r->batches[i].json = json_new();
 	}
 	r->batches[i].state = B_FREE;
 	r->batches[i].n = 0;
@@ -712,6 +714,12 @@ next_ready(struct run *r, double t, double *wake)
 }
 
 static void
+feed_answer(void *json, const char *piece, size_t len)
+{
+	json_feed(json, piece, len);
+}
+
+static void
 send_batch(struct run *r, long bi)
 {
 	struct batch		*b = &r->batches[bi];
@@ -736,6 +744,10 @@ send_batch(struct run *r, long bi)
 	rq.max_response = MAX_RESPONSE;
 	rq.ca_file = r->c->ca_file;
 	rq.udata = (void *)(intptr_t)bi;
+	/* The answer's numbers are read as they arrive, not collected. */
+	json_begin(b->json);
+	rq.sink = feed_answer;
+	rq.sink_arg = b->json;
 	if (http_start(r->http, &rq, &errstr) == -1)
 		errx(EX_SOFTWARE, "%s", errstr);
 	b->state = B_RUNNING;
@@ -870,8 +882,10 @@ handle_response(struct run *r, const struct http_response *hr)
 		    hr->error == HTTP_OK ? "HTTP" : "failed:",
 		    hr->status, hr->seconds, hr->len);
 	if (hr->error == HTTP_OK && hr->status == 200) {
-		if ((pr = dashscope_parse(r->json, &r->params, hr->body,
-		    hr->len, b->n, &r->res, &perr)) == 0 &&
+		pr = hr->sunk ? dashscope_parse_fed(b->json, &r->params, b->n,
+		    &r->res, &perr) : dashscope_parse(r->json, &r->params,
+		    hr->body, hr->len, b->n, &r->res, &perr);
+		if (pr == 0 &&
 		    r->res.dim != r->dim && r->dim != 0 &&
 		    (r->c->output & DASHSCOPE_DENSE)) {
 			/* One stream, one dimension. */
@@ -2021,6 +2035,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < r.nbatches; i++) {
 		free(r.batches[i].seqs);
 		json_out_free(&r.batches[i].body);
+		json_free(r.batches[i].json);
 	}
 	free(r.batches);
 	free(r.win);

@@ -162,12 +162,40 @@ sort_pairs(uint32_t *idx, float *val, size_t n)
 	return 0;
 }
 
+static int	read_result(struct json *, int, const char *,
+		    const struct dashscope_params *, size_t,
+		    struct dashscope_result *, const char **);
+
 int
 dashscope_parse(struct json *j, const struct dashscope_params *p,
     const char *body, size_t len, size_t n, struct dashscope_result *r,
     const char **errstr)
 {
-	const char	*jerr, *ikey;
+	const char	*jerr = NULL;
+	int		 jrc;
+
+	jrc = json_parse(j, body, len, &jerr);
+	return read_result(j, jrc, jerr, p, n, r, errstr);
+}
+
+int
+dashscope_parse_fed(struct json *j, const struct dashscope_params *p,
+    size_t n, struct dashscope_result *r, const char **errstr)
+{
+	const char	*jerr = NULL;
+	int		 jrc;
+
+	jrc = json_end(j, &jerr);
+	return read_result(j, jrc, jerr, p, n, r, errstr);
+}
+
+/* The response tokenised in j (jrc, jerr: how that went), read. */
+static int
+read_result(struct json *j, int jrc, const char *jerr,
+    const struct dashscope_params *p, size_t n, struct dashscope_result *r,
+    const char **errstr)
+{
+	const char	*ikey;
 	int		 list, e, v, sp, u, t;
 	size_t		 i, dim, nnz;
 	long long	 ti, tok;
@@ -180,7 +208,7 @@ dashscope_parse(struct json *j, const struct dashscope_params *p,
 	r->n = n;
 	r->dim = 0;
 	r->tokens = -1;
-	if (json_parse(j, body, len, &jerr) == -1) {
+	if (jrc == -1) {
 		*errstr = fail("response is not JSON (%s)", jerr);
 		return -1;
 	}

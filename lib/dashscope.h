@@ -76,6 +76,13 @@ struct dashscope_result {
 int	 dashscope_parse(struct json *, const struct dashscope_params *p,
 	    const char *body, size_t len, size_t n,
 	    struct dashscope_result *, const char **errstr);
+/*
+ * The same for a response fed to the json object piece by piece as it
+ * arrived (json_begin, json_feed): what dashscope_parse returns for the
+ * whole body.
+ */
+int	 dashscope_parse_fed(struct json *, const struct dashscope_params *p,
+	    size_t n, struct dashscope_result *, const char **errstr);
 void	 dashscope_result_free(struct dashscope_result *);
 
 /*

@@ -27,6 +27,9 @@ struct slot {
 	int			 toobig;
 	long			 retry_after_ms;
 	void			*udata;
+	void			(*sink)(void *, const char *, size_t);
+	void			*sink_arg;
+	int			 sinking;	/* -1: not known yet */
 	int			 busy;
 	char			 errbuf[CURL_ERROR_SIZE];
 	/* The options the handle was last set up with (see same_setup). */
@@ -74,6 +77,17 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	if (s->max > 0 && s->len + n > s->max) {
 		s->toobig = 1;
 		return 0;	/* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	if (s->sinking == -1) {
+		long	status = 0;
+
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+		s->sinking = s->sink != NULL && status == 200;
+	}
+	if (s->sinking) {
+		s->sink(s->sink_arg, data, n);
+		s->len += n;
+		return n;
 	}
 	need = s->len + n + 1;
 	if (need > s->cap) {
@@ -357,6 +371,9 @@ http_start(struct http *h, const struct http_request *rq, const char **errstr)
 	s->toobig = 0;
 	s->retry_after_ms = -1;
 	s->udata = rq->udata;
+	s->sink = rq->sink;
+	s->sink_arg = rq->sink_arg;
+	s->sinking = -1;
 	s->errbuf[0] = '\0';
 	if (!same_setup(s, rq) && setup(s, rq, errstr) == -1)
 		return -1;
@@ -461,6 +478,9 @@ collect(struct http *h, struct http_response *res)
 		}
 		res->body = s->body;
 		res->len = s->len;
+		res->sunk = s->sinking == 1;
+		if (res->sunk)
+			res->body[0] = '\0';
 		curl_multi_remove_handle(h->multi, s->easy);
 		s->busy = 0;
 		h->inflight--;

@@ -35,6 +35,14 @@ struct http_request {
 	size_t			 max_response;	/* bytes; 0: no bound */
 	const char		*ca_file;	/* PEM CAs; NULL: the system's */
 	void			*udata;		/* handed back in the response */
+	/*
+	 * If set, the body of a 200 response goes to sink(sink_arg, ...)
+	 * piece by piece as it arrives, instead of into the response (whose
+	 * body is then empty, with sunk set); any other body is collected.
+	 */
+	void			(*sink)(void *sink_arg, const char *piece,
+				    size_t len);
+	void			*sink_arg;
 };
 
 struct http_response {
@@ -44,6 +52,7 @@ struct http_response {
 	long		 status;	/* HTTP status, 0 when none came */
 	char		*body;		/* len bytes, NUL-terminated */
 	size_t		 len;
+	int		 sunk;		/* len bytes went to the sink instead */
 	long		 retry_after_ms;	/* Retry-After, -1 when absent */
 	const char	*location;	/* a redirect's target, or NULL */
 	double		 seconds;	/* time the request took */
