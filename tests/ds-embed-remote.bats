@@ -127,6 +127,22 @@ print(same, n)' "$BATS_TEST_DIRNAME/fake-dashscope.py"
 	[ "$output" = "12288 12288" ]
 }
 
+@test "an answer that comes a few bytes at a time reads the same" {
+	# The first request with the mark gets its answer in pieces of 1 to
+	# 13 bytes (numbers cut anywhere); asked again, it comes in one piece.
+	texts 3 >in.tsv
+	sed -i '1s/$/ @fault:dribble:1/' in.tsv
+	run -0 --separate-stderr ds-embed --no-cache -d 64 in.tsv
+	[[ "$stderr" =~ $summary_re ]]
+	printf '%s\n' "$output" >pieces.tsv
+	run -0 --separate-stderr ds-embed --no-cache -d 64 in.tsv
+	printf '%s\n' "$output" >whole.tsv
+	[ "$(logq '[r["fault"] for r in reqs]')" = "['dribble', None]" ]
+	cmp pieces.tsv whole.tsv
+	diff <(cut -f1 in.tsv) <(ids_of pieces.tsv)
+	[ "$(grep -v '^#' pieces.tsv | awk -F'\t' '{ print split($2, a, " ") }' | sort -u)" = 64 ]
+}
+
 @test "batches never exceed the model's limit (10 for v4, 25 for v2)" {
 	texts 57 >in.tsv
 	run -0 --separate-stderr ds-embed -d 64 in.tsv

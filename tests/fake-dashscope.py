@@ -16,7 +16,9 @@ huge (a 200 whose Content-Length is --huge bytes, then as many), hugestream
 (as many bytes, no length announced, ended by closing), deep (a 200 nesting
 --deep arrays), trickle (a byte every --trickle-gap seconds for --trickle
 seconds), redirect (307 to --redirect-to), echo (a 401 whose message
-repeats the Authorization header received).  --tls-cert and --tls-key
+repeats the Authorization header received).  One fault is no failure:
+dribble sends the right answer a few bytes at a time, as a slow network
+would deliver it.  --tls-cert and --tls-key
 serve HTTPS; --host binds another loopback address.  With --fault-rate P,
 a fraction P of the valid requests (drawn from --fault-seed and the
 request's number) fail with one of RANDOM_FAULTS, chosen at random; the log
@@ -190,7 +192,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
+        if getattr(self, "dribble", False):
+            self.send_dribble(body)
+            return
         self.wfile.write(body)
+
+    def send_dribble(self, body):
+        """The body 1 to 13 bytes at a time, each its own segment."""
+        rng, i = random.Random(len(body)), 0
+        while i < len(body):
+            n = rng.randint(1, 13)
+            self.connection.sendall(body[i:i + n])
+            i += n
+            time.sleep(0.0002)
 
     def send_pieces(self, status, pieces):
         """A JSON body given as a list of byte strings, sent as it is:
@@ -199,6 +213,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(sum(map(len, pieces))))
         self.end_headers()
+        if getattr(self, "dribble", False):
+            self.send_dribble(b"".join(pieces))
+            return
         sock, i = self.connection, 0
         while i < len(pieces):
             n = sock.sendmsg(pieces[i:i + 512])
@@ -258,7 +275,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, fault = 0, entry.get("fault")
             entry["client_gone"] = True
         entry["status"] = status
-        entry["fault"] = fault
+        # A served answer keeps the fault it was sent with (dribble).
+        entry["fault"] = fault if fault is not None else entry.get("fault")
         st.write_log(entry)
 
     def serve(self, raw, entry):
@@ -365,7 +383,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry["fault"] = fault
         if o.latency:
             time.sleep(o.latency / 1000.0)
-        if fault is not None:
+        self.dribble = fault == "dribble"
+        if fault is not None and not self.dribble:
             return self.inject(fault), fault
 
         rid = str(uuid.uuid4())
