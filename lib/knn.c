@@ -331,7 +331,7 @@ take_block(struct worker *w)
  * scores lose; testing SCAN_STEP of them at once with no branch lets the
  * compiler use vector compares for the common case.
  */
-static int
+static int UTIL_AVX2_CLONE
 scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
     float gate)
 {
@@ -366,7 +366,7 @@ scan_row(struct topk *t, const float *row, size_t nb, uint64_t r,
  * double: the inner product, or for l2 the distance.  Eight sums, so
  * that the additions do not wait on each other.
  */
-static double
+static double UTIL_AVX2_CLONE
 exact_score(const struct knn_index *ix, const float *q, const float *x)
 {
 	double	 s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0;

@@ -35,6 +35,19 @@ double	real_parse(const char *s, double min, double max, const char **errstr);
  */
 double	sum_squares(const float *v, size_t n);
 
+/*
+ * For a hot loop that gains from wider vectors: on x86-64 with GCC or
+ * clang, a second build of the function for AVX2, chosen when the
+ * program starts on a processor that has it (target_clones, through the
+ * dynamic loader's ifunc); elsewhere, or built for AVX2 already, nothing.
+ */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__AVX2__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define UTIL_AVX2_CLONE	__attribute__((target_clones("avx2", "default")))
+#else
+#define UTIL_AVX2_CLONE
+#endif
+
 /* 1 if this host stores integers least significant byte first. */
 int	host_little_endian(void);
 
