@@ -22,6 +22,7 @@
 
 #include "classify.h"
 #include "knn.h"
+#include "mat.h"
 #include "numfmt.h"
 #include "results.h"
 #include "sparse_index.h"
@@ -754,6 +755,8 @@ main(int argc, char *argv[])
 	if (opt.self && argc > 1)
 		errx(EX_USAGE, "--self takes the index alone, no queries");
 
+	/* The search brings its own threads: BLAS's idle ones stop now. */
+	mat_single_threaded();
 	load_index(argv[0]);
 	if (dist_set && opt.metric != KNN_L2)
 		errx(EX_USAGE, "--max-dist goes with --metric l2 "
