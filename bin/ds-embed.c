@@ -882,9 +882,9 @@ handle_response(struct run *r, const struct http_response *hr)
 		    hr->error == HTTP_OK ? "HTTP" : "failed:",
 		    hr->status, hr->seconds, hr->len);
 	if (hr->error == HTTP_OK && hr->status == 200) {
-		pr = hr->sunk ? dashscope_parse_fed(b->json, &r->params, b->n,
-		    &r->res, &perr) : dashscope_parse(r->json, &r->params,
-		    hr->body, hr->len, b->n, &r->res, &perr);
+		/* A 200's body went to the batch's reader (send_batch). */
+		pr = dashscope_parse_fed(b->json, &r->params, b->n, &r->res,
+		    &perr);
 		if (pr == 0 &&
 		    r->res.dim != r->dim && r->dim != 0 &&
 		    (r->c->output & DASHSCOPE_DENSE)) {

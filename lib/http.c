@@ -478,8 +478,7 @@ collect(struct http *h, struct http_response *res)
 		}
 		res->body = s->body;
 		res->len = s->len;
-		res->sunk = s->sinking == 1;
-		if (res->sunk)
+		if (s->sinking == 1)
 			res->body[0] = '\0';
 		curl_multi_remove_handle(h->multi, s->easy);
 		s->busy = 0;

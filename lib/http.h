@@ -38,7 +38,7 @@ struct http_request {
 	/*
 	 * If set, the body of a 200 response goes to sink(sink_arg, ...)
 	 * piece by piece as it arrives, instead of into the response (whose
-	 * body is then empty, with sunk set); any other body is collected.
+	 * body is then empty); any other body is collected.
 	 */
 	void			(*sink)(void *sink_arg, const char *piece,
 				    size_t len);
@@ -50,9 +50,9 @@ struct http_response {
 	enum http_error	 error;
 	const char	*errstr;	/* what failed, when error != HTTP_OK */
 	long		 status;	/* HTTP status, 0 when none came */
-	char		*body;		/* len bytes, NUL-terminated */
+	char		*body;		/* len bytes, NUL-terminated; "" when a
+					   sink took them */
 	size_t		 len;
-	int		 sunk;		/* len bytes went to the sink instead */
 	long		 retry_after_ms;	/* Retry-After, -1 when absent */
 	const char	*location;	/* a redirect's target, or NULL */
 	double		 seconds;	/* time the request took */
