@@ -87,15 +87,10 @@ mat_gemm_abt(const float *a, size_t m, const float *b, size_t n, size_t k,
 void
 mat_row_norms2(const float *a, size_t m, size_t k, float *out)
 {
-	size_t	 i, j;
-	double	 s;
+	size_t	 i;
 
-	for (i = 0; i < m; i++) {
-		s = 0;
-		for (j = 0; j < k; j++)
-			s += (double)a[i * k + j] * a[i * k + j];
-		out[i] = (float)s;
-	}
+	for (i = 0; i < m; i++)
+		out[i] = (float)sum_squares(a + i * k, k);
 }
 
 float
