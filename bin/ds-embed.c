@@ -14,6 +14,7 @@
  */
 #include <sys/stat.h>
 
+#include <assert.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -100,11 +101,10 @@ enum item_state {
 
 /* A record of the window, from reading to writing. */
 struct item {
-	struct record	 rec;
+	struct record	 rec;		/* the text, then its vector too */
 	const char	*src;		/* input name, for messages */
 	enum item_state	 state;
-	float		*dense;
-	size_t		 dim, dense_cap;
+	size_t		 dim;		/* of rec.vec; 0: no dense vector */
 	uint32_t	*idx;
 	float		*val;
 	size_t		 nnz, sp_cap;
@@ -413,13 +413,9 @@ static void
 set_vectors(struct item *it, const float *dense, size_t dim,
     const uint32_t *idx, const float *val, size_t nnz)
 {
-	if (dense != NULL) {
-		if (dim > it->dense_cap) {
-			it->dense_cap = dim;
-			it->dense = xreallocarray(it->dense, dim, sizeof(float));
-		}
-		memcpy(it->dense, dense, dim * sizeof(float));
-	}
+	/* The text stays: the cache and duplicates still compare it. */
+	if (dense != NULL)
+		record_set_dense(&it->rec, dense, dim);
 	it->dim = dense != NULL ? dim : 0;
 	if (nnz > it->sp_cap) {
 		it->sp_cap = nnz;
@@ -489,7 +485,8 @@ write_headers(struct run *r)
 		for (s = r->head; s < r->tail && unit; s++) {
 			struct item *it = item_at(r, s);
 
-			if (it->state == IT_DONE && !is_unit(it->dense, it->dim))
+			if (it->state == IT_DONE &&
+			    !is_unit(it->rec.vec, it->dim))
 				unit = 0;
 		}
 		header_common(r, &h, "dense");
@@ -522,9 +519,9 @@ write_item(struct run *r, struct item *it)
 	if (!r->header_done)
 		write_headers(r);
 	if (r->dense_w != NULL) {
-		if (r->norm_claimed && !is_unit(it->dense, it->dim))
+		assert(it->rec.kind == KIND_DENSE);
+		if (r->norm_claimed && !is_unit(it->rec.vec, it->dim))
 			r->not_unit++;
-		record_set_dense(&it->rec, it->dense, it->dim);
 		if (writer_write(r->dense_w, &it->rec) == -1)
 			err(EX_IOERR, "stdout");
 	}
@@ -661,8 +658,8 @@ admit(struct run *r, struct item *it)
 
 		r->duplicates++;
 		if (l->state == IT_DONE)
-			set_vectors(it, l->dense, l->dim, l->idx, l->val,
-			    l->nnz);
+			set_vectors(it, l->dim > 0 ? l->rec.vec : NULL, l->dim,
+			    l->idx, l->val, l->nnz);
 		else if (l->state == IT_SKIP)
 			it->state = IT_SKIP;
 		else {
@@ -2026,7 +2023,6 @@ main(int argc, char *argv[])
 	dashscope_result_free(&r.res);
 	for (i = 0; i < r.wsize; i++) {
 		record_free(&r.win[i].rec);
-		free(r.win[i].dense);
 		free(r.win[i].idx);
 		free(r.win[i].val);
 	}
