@@ -40,6 +40,11 @@
  */
 #define GAP_MAX		(64 * 1024)
 #define SPAN_MAX	(8 * 1024 * 1024)
+/*
+ * Bytes of a binary frame around a row's numbers, as first guessed for
+ * the read buffer: lengths, a short id.  A longer span grows the buffer.
+ */
+#define FRAME_GUESS	64
 
 int
 knn_metric_parse(const char *s, enum knn_metric *m)
@@ -309,6 +314,22 @@ struct worker {
 	size_t			 scored;	/* exact scores taken in blocks */
 	int			 err;	/* errno of a failed read, or 0 */
 };
+
+/*
+ * Room for at least bytes in whole huge pages (mat_alloc), its size in
+ * *cap.  A thread writes its block buffers from the first block on; on
+ * virtual machines where the first touch of each small page is dear,
+ * one huge page costs far less than the 128 small ones of half a
+ * megabyte.  Where there are no huge pages, untouched pages cost nothing.
+ */
+static void *
+block_buffer(size_t bytes, size_t *cap)
+{
+	bytes = (bytes + MAT_HUGE_PAGE - 1) / MAT_HUGE_PAGE * MAT_HUGE_PAGE;
+	if (cap != NULL)
+		*cap = bytes;
+	return mat_alloc(1, bytes / sizeof(float));
+}
 
 static size_t
 take_block(struct worker *w)
@@ -688,8 +709,10 @@ knn_search(struct knn_index *ix, const float *q, size_t nq,
 			else
 				topk_init(&w[t].heaps[i], kk);
 		if (ix->data == NULL) {
-			w[t].xb = xreallocarray(NULL, INDEX_BLOCK, ix->dim *
-			    sizeof(float));
+			w[t].xb = block_buffer(INDEX_BLOCK *
+			    ix->dim * sizeof(float), NULL);
+			w[t].rb.raw = block_buffer(INDEX_BLOCK * (ix->dim *
+			    sizeof(float) + FRAME_GUESS), &w[t].rb.cap);
 			w[t].bn2 = xreallocarray(NULL, INDEX_BLOCK,
 			    sizeof(float));
 			w[t].slots = xreallocarray(NULL, qb * kk,

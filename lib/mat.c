@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* Blocks from this size on are aligned for huge pages. */
-#define HUGE_PAGE	((size_t)2 << 20)
+#define HUGE_PAGE	MAT_HUGE_PAGE
 
 float *
 mat_alloc(size_t rows, size_t cols)

@@ -21,6 +21,9 @@ void	mat_gemm_abt(const float *a, size_t m, const float *b, size_t n,
  */
 float	*mat_alloc(size_t rows, size_t cols);
 
+/* The size of a huge page, which mat_alloc aligns large blocks to. */
+#define MAT_HUGE_PAGE	((size_t)2 << 20)
+
 /*
  * Back the rows x cols floats at a (from mat_alloc) now, two threads
  * touching a half each: on such virtual machines the first touch costs
