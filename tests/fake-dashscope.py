@@ -177,6 +177,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # faults): without this, Nagle holds each write after the first until
     # the client's delayed ACK, 40 ms later.
     disable_nagle_algorithm = True
+    # Whether this request's answer goes out a few bytes at a time; set
+    # for each request, as a kept-alive connection serves many.
+    dribble = False
 
     def log_message(self, fmt, *args):
         pass
@@ -200,7 +203,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_raw(self, status, body, ctype, headers=()):
         head = self.head(status, ctype, len(body), headers)
-        if getattr(self, "dribble", False):
+        if self.dribble:
             self.wfile.write(head)
             self.send_dribble(body)
             return
@@ -218,13 +221,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_pieces(self, status, pieces):
         """A JSON body given as a list of byte strings, sent as it is:
         one scatter-gather write instead of joining ~200 KB in Python."""
-        head = self.head(status, "application/json",
-                         sum(map(len, pieces)))
-        if getattr(self, "dribble", False):
-            self.wfile.write(head)
-            self.send_dribble(b"".join(pieces))
+        if self.dribble:
+            self.send_raw(status, b"".join(pieces), "application/json")
             return
-        pieces = [head] + pieces
+        pieces = [self.head(status, "application/json",
+                            sum(map(len, pieces)))] + pieces
         sock, i = self.connection, 0
         while i < len(pieces):
             n = sock.sendmsg(pieces[i:i + 512])
@@ -262,6 +263,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if n:
             self.rfile.read(n)
         self.compat = self.path in COMPAT
+        self.dribble = False
         status = self.error(404, "NotFound", "Not found.")
         st.write_log({"method": self.command, "path": self.path,
                       "headers": dict(self.headers.items()),
@@ -276,6 +278,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
         self.compat = self.path in COMPAT
+        self.dribble = False
         entry = {"seq": seq, "method": "POST", "path": self.path,
                  "headers": dict(self.headers.items()), "n": 0}
         try:
