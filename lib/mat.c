@@ -11,9 +11,6 @@
 #include "mat.h"
 #include "util.h"
 
-/* Blocks from this size on are aligned for huge pages. */
-#define HUGE_PAGE	MAT_HUGE_PAGE
-
 float *
 mat_alloc(size_t rows, size_t cols)
 {
@@ -23,12 +20,12 @@ mat_alloc(size_t rows, size_t cols)
 	if (cols != 0 && rows > SIZE_MAX / sizeof(float) / cols)
 		return xreallocarray(NULL, rows, cols * sizeof(float));
 	bytes = rows * cols * sizeof(float);
-	if (bytes < HUGE_PAGE)
+	if (bytes < MAT_HUGE_PAGE)
 		return xreallocarray(NULL, rows ? rows : 1, (cols ? cols : 1) *
 		    sizeof(float));
 	/* Round up, so that the last huge page is whole. */
-	bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+	bytes = (bytes + MAT_HUGE_PAGE - 1) / MAT_HUGE_PAGE * MAT_HUGE_PAGE;
+	if (posix_memalign(&p, MAT_HUGE_PAGE, bytes) != 0)
 		return xreallocarray(NULL, rows, cols * sizeof(float));
 #ifdef MADV_HUGEPAGE
 	madvise(p, bytes, MADV_HUGEPAGE);
@@ -60,7 +57,7 @@ mat_prefault(float *a, size_t rows, size_t cols)
 	char		*p = (char *)a;
 	size_t		 bytes = rows * cols * sizeof(float), mid;
 
-	mid = bytes / 2 / HUGE_PAGE * HUGE_PAGE;
+	mid = bytes / 2 / MAT_HUGE_PAGE * MAT_HUGE_PAGE;
 	half[0].p = p;
 	half[0].end = p + mid;
 	half[1].p = p + mid;
